@@ -1,0 +1,192 @@
+package auth
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/base32"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
+	"gitgate/store"
+)
+
+// totpPeriod and totpSkew are RFC 6238's 30 s step and ±1 step.
+const (
+	totpPeriod = 30
+	totpSkew   = 1
+	// RecoveryCodeCount is how many recovery codes enrolment issues.
+	RecoveryCodeCount = 10
+	issuer            = "gitgate"
+)
+
+// Enrolment is what a person needs to set up an authenticator: shown once.
+type Enrolment struct {
+	Secret        string
+	URI           string
+	RecoveryCodes []string
+}
+
+// BeginTOTP stores a new (not yet enabled) TOTP secret for a user and
+// returns it; ConfirmTOTP enables it. secret may be given (base32) or empty.
+func (s *Service) BeginTOTP(ctx context.Context, userID int64, secret string) (*Enrolment, error) {
+	u, err := s.User(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if u.Bot {
+		return nil, inputErr("user", "bot users cannot enable two-factor authentication")
+	}
+	if u.OTPEnabled {
+		return nil, inputErr("user", "two-factor authentication is already enabled for %s", u.Username)
+	}
+	key, err := newTOTPKey(u.Username, secret)
+	if err != nil {
+		return nil, err
+	}
+	u.OTPSecret = key.Secret()
+	u.UpdatedAt = s.Now()
+	if err := s.db.UpdateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	return &Enrolment{Secret: key.Secret(), URI: key.URL()}, nil
+}
+
+func newTOTPKey(username, secret string) (*otp.Key, error) {
+	opts := totp.GenerateOpts{Issuer: issuer, AccountName: username, Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
+	if secret != "" {
+		raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(strings.TrimRight(secret, "=")))
+		if err != nil || len(raw) < 10 {
+			return nil, inputErr("secret", "secret must be base32 and at least 16 characters (80 bits)")
+		}
+		opts.Secret = raw
+	}
+	key, err := totp.Generate(opts)
+	if err != nil {
+		return nil, fmt.Errorf("generate TOTP secret: %w", err)
+	}
+	return key, nil
+}
+
+// ConfirmTOTP enables 2FA when code matches the pending secret, and
+// returns fresh recovery codes (shown once; stored hashed).
+func (s *Service) ConfirmTOTP(ctx context.Context, userID int64, code string) ([]string, error) {
+	u, err := s.User(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if u.OTPEnabled {
+		return nil, inputErr("user", "two-factor authentication is already enabled")
+	}
+	if u.OTPSecret == "" {
+		return nil, inputErr("user", "two-factor enrolment was not started")
+	}
+	if ok, err := s.checkTOTP(ctx, u, code); err != nil || !ok {
+		if err != nil {
+			return nil, err
+		}
+		return nil, inputErr("otp_code", "invalid two-factor code")
+	}
+	return s.enableTOTP(ctx, u)
+}
+
+// EnableTOTP enrols and enables 2FA in one step (the operator's CLI).
+func (s *Service) EnableTOTP(ctx context.Context, userID int64, secret string) (*Enrolment, error) {
+	e, err := s.BeginTOTP(ctx, userID, secret)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.User(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	codes, err := s.enableTOTP(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	e.RecoveryCodes = codes
+	return e, nil
+}
+
+func (s *Service) enableTOTP(ctx context.Context, u *store.User) ([]string, error) {
+	codes := make([]string, RecoveryCodeCount)
+	hashes := make([]string, RecoveryCodeCount)
+	for i := range codes {
+		codes[i] = strings.ToLower(randomString(16))
+		hashes[i] = HashToken(codes[i])
+	}
+	u.OTPEnabled = true
+	u.OTPRecoveryCodes = strings.Join(hashes, ",")
+	u.UpdatedAt = s.Now()
+	if err := s.db.UpdateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	return codes, nil
+}
+
+// DisableTOTP turns 2FA off and forgets the secret and recovery codes.
+func (s *Service) DisableTOTP(ctx context.Context, userID int64) error {
+	u, err := s.User(ctx, userID)
+	if err != nil {
+		return err
+	}
+	u.OTPEnabled, u.OTPSecret, u.OTPRecoveryCodes, u.OTPLastStep = false, "", "", 0
+	u.UpdatedAt = s.Now()
+	return s.db.UpdateUser(ctx, u)
+}
+
+// VerifySecondFactor checks a TOTP code (each step usable once) or
+// consumes a recovery code.
+func (s *Service) VerifySecondFactor(ctx context.Context, userID int64, code string) error {
+	u, err := s.User(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if !u.OTPEnabled {
+		return nil
+	}
+	code = strings.TrimSpace(code)
+	if ok, err := s.checkTOTP(ctx, u, code); err != nil {
+		return err
+	} else if ok {
+		return nil
+	}
+	digest := HashToken(strings.ToLower(code))
+	hashes := strings.Split(u.OTPRecoveryCodes, ",")
+	for i, h := range hashes {
+		if h != "" && subtle.ConstantTimeCompare([]byte(h), []byte(digest)) == 1 {
+			u.OTPRecoveryCodes = strings.Join(append(hashes[:i:i], hashes[i+1:]...), ",")
+			u.UpdatedAt = s.Now()
+			return s.db.UpdateUser(ctx, u)
+		}
+	}
+	return reject("invalid two-factor code")
+}
+
+// checkTOTP validates a 6-digit code within ±1 step and records the step,
+// so a code cannot be replayed.
+func (s *Service) checkTOTP(ctx context.Context, u *store.User, code string) (bool, error) {
+	if len(code) != 6 || u.OTPSecret == "" {
+		return false, nil
+	}
+	now := s.Now()
+	for d := -totpSkew; d <= totpSkew; d++ {
+		at := now.Add(time.Duration(d*totpPeriod) * time.Second)
+		want, err := totp.GenerateCodeCustom(u.OTPSecret, at, totp.ValidateOpts{Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		if err != nil {
+			return false, fmt.Errorf("compute TOTP: %w", err)
+		}
+		if subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			step := at.Unix() / totpPeriod
+			ok, err := s.db.AdvanceOTPStep(ctx, u.ID, step)
+			if ok {
+				u.OTPLastStep = step
+			}
+			return ok, err
+		}
+	}
+	return false, nil
+}

@@ -1,0 +1,305 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+	"unicode"
+
+	"gitgate/store"
+)
+
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// secretLength base62 characters carry 131 bits.
+const secretLength = 22
+
+// MinCustomTokenLength is the shortest token string a caller may choose.
+const MinCustomTokenLength = 20
+
+// DefaultExpiryDays is the expiry offered when none is given (SPEC §11).
+const DefaultExpiryDays = 30
+
+// RotationExpiryDays is the default lifetime of a rotated token.
+const RotationExpiryDays = 7
+
+func randomString(n int) string {
+	out := make([]byte, n)
+	max := big.NewInt(int64(len(base62)))
+	for i := range out {
+		v, err := rand.Int(rand.Reader, max)
+		if err != nil {
+			panic(fmt.Sprintf("crypto/rand failed: %v", err))
+		}
+		out[i] = base62[v.Int64()]
+	}
+	return string(out)
+}
+
+// GenerateToken returns a new secret: prefix + 22 random base62 characters.
+func GenerateToken(prefix string) string { return prefix + randomString(secretLength) }
+
+// HashToken is the digest stored for a token secret (hex SHA-256).
+func HashToken(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// TokenState is a token's standing at one moment.
+type TokenState string
+
+// Token states.
+const (
+	TokenActive  TokenState = "active"
+	TokenExpired TokenState = "expired"
+	TokenRevoked TokenState = "revoked"
+)
+
+// Expired reports whether t has expired at now: a token with expires_at D
+// works until 00:00 UTC of D.
+func Expired(t *store.Token, now time.Time) bool {
+	return t.ExpiresAt != nil && !now.Before(*t.ExpiresAt)
+}
+
+// StateOf gives a token's state (revocation wins over expiry).
+func StateOf(t *store.Token, now time.Time) TokenState {
+	switch {
+	case t.Revoked:
+		return TokenRevoked
+	case Expired(t, now):
+		return TokenExpired
+	}
+	return TokenActive
+}
+
+// NewToken is the input of CreateToken.
+type NewToken struct {
+	UserID      int64
+	Name        string
+	Description string
+	Scopes      []string
+	// ExpiresAt is a date (00:00 UTC); nil takes the default.
+	ExpiresAt *time.Time
+	// Secret is a caller-chosen token string; empty generates one.
+	Secret          string
+	Impersonation   bool
+	AllowPastExpiry bool
+}
+
+// CreatedToken is a stored token with its secret, which exists only here.
+type CreatedToken struct {
+	Token  *store.Token
+	Secret string
+}
+
+// CreateToken validates and stores a personal access token. The rules are
+// the same for every door: scopes from §2, sudo only for admins, expiry
+// after today and within the lifetime limit, a default when none is given.
+func (s *Service) CreateToken(ctx context.Context, in NewToken) (*CreatedToken, error) {
+	settings, err := s.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.User(ctx, in.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateTokenName(in.Name); err != nil {
+		return nil, err
+	}
+	if len(in.Description) > 255 {
+		return nil, inputErr("description", "description is too long (maximum is 255 characters)")
+	}
+	scopes, err := ParseScopes(in.Scopes...)
+	if err != nil {
+		return nil, &InputError{Field: "scopes", Msg: err.Error()}
+	}
+	if containsScope(scopes, ScopeSudo) && !u.Admin {
+		return nil, inputErr("scopes", "the sudo scope is allowed only for tokens of admin users; %s is not an admin", u.Username)
+	}
+	if in.Impersonation && !settings.ImpersonationEnabled {
+		return nil, inputErr("impersonation", "impersonation tokens are disabled on this instance (impersonation_enabled=false)")
+	}
+	expires, err := s.expiryFor(settings, in.ExpiresAt, in.AllowPastExpiry, DefaultExpiryDays)
+	if err != nil {
+		return nil, err
+	}
+	secret := in.Secret
+	if secret == "" {
+		secret = GenerateToken(settings.TokenPrefix)
+	} else if err := validateCustomToken(secret); err != nil {
+		return nil, err
+	}
+	t := &store.Token{UserID: u.ID, Name: in.Name, Description: in.Description, Digest: HashToken(secret),
+		ScopeList: strings.Join(scopes, ","), ExpiresAt: expires, CreatedAt: s.Now().Truncate(time.Millisecond),
+		Impersonation: in.Impersonation}
+	if err := s.db.InsertToken(ctx, t); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, &ConflictError{Field: "token", Msg: "that token string is already in use; choose another"}
+		}
+		return nil, err
+	}
+	return &CreatedToken{Token: t, Secret: secret}, nil
+}
+
+func containsScope(scopes []string, s string) bool {
+	for _, x := range scopes {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func validateTokenName(name string) error {
+	if strings.TrimSpace(name) == "" {
+		return inputErr("name", "name is required")
+	}
+	if len(name) > 255 {
+		return inputErr("name", "name is too long (maximum is 255 characters)")
+	}
+	return nil
+}
+
+func validateCustomToken(secret string) error {
+	if len(secret) < MinCustomTokenLength {
+		return inputErr("token", "token string is too short (minimum is %d characters)", MinCustomTokenLength)
+	}
+	if len(secret) > 255 {
+		return inputErr("token", "token string is too long (maximum is 255 characters)")
+	}
+	for _, r := range secret {
+		if r > unicode.MaxASCII || !unicode.IsPrint(r) || r == ' ' {
+			return inputErr("token", "token string may contain only printable ASCII characters without spaces")
+		}
+	}
+	return nil
+}
+
+// expiryFor applies the expiry rules: nil takes today + defaultDays capped
+// by the limit (or no expiry where none is required and there is no
+// limit); a given date must be after today and within the limit.
+func (s *Service) expiryFor(st Settings, given *time.Time, allowPast bool, defaultDays int) (*time.Time, error) {
+	today := Today(s.Now())
+	var limit *time.Time
+	if st.MaxLifetimeDays > 0 {
+		l := AddDays(today, st.MaxLifetimeDays)
+		limit = &l
+	}
+	if given == nil {
+		if !st.RequireExpiry && limit == nil {
+			return nil, nil
+		}
+		d := AddDays(today, defaultDays)
+		if limit != nil && d.After(*limit) {
+			d = *limit
+		}
+		return &d, nil
+	}
+	d := Today(*given)
+	if !allowPast && !d.After(today) {
+		return nil, inputErr("expires_at", "expiration date %s must be after today (%s UTC)", d.Format(DateLayout), today.Format(DateLayout))
+	}
+	if limit != nil && d.After(*limit) {
+		return nil, inputErr("expires_at", "expiration date %s is beyond the maximum allowable lifetime: it must be on or before %s (%d days)",
+			d.Format(DateLayout), limit.Format(DateLayout), st.MaxLifetimeDays)
+	}
+	return &d, nil
+}
+
+// DefaultExpiry is the date offered to people creating a token (UI form).
+func (s *Service) DefaultExpiry(ctx context.Context) (*time.Time, error) {
+	st, err := s.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.expiryFor(st, nil, false, DefaultExpiryDays)
+}
+
+// Token loads a token by id.
+func (s *Service) Token(ctx context.Context, id int64) (*store.Token, error) {
+	t, err := s.db.TokenByID(ctx, id)
+	return t, mapStoreErr(err, fmt.Sprintf("token %d", id))
+}
+
+// TokenBySecret loads the token for a secret.
+func (s *Service) TokenBySecret(ctx context.Context, secret string) (*store.Token, error) {
+	t, err := s.db.TokenByDigest(ctx, HashToken(secret))
+	return t, mapStoreErr(err, "token")
+}
+
+// ListTokens lists tokens.
+func (s *Service) ListTokens(ctx context.Context, f store.TokenFilter) ([]store.Token, int, error) {
+	if f.State != "" {
+		f.Today = s.Now()
+	}
+	return s.db.ListTokens(ctx, f)
+}
+
+// RevokeToken revokes a token by id. Revoking a revoked token is fine.
+func (s *Service) RevokeToken(ctx context.Context, id int64) (*store.Token, error) {
+	if _, err := s.db.RevokeToken(ctx, id); err != nil {
+		return nil, err
+	}
+	return s.Token(ctx, id)
+}
+
+// RevokeTokenBySecret revokes the token with this value.
+func (s *Service) RevokeTokenBySecret(ctx context.Context, secret string) (*store.Token, error) {
+	t, err := s.TokenBySecret(ctx, secret)
+	if err != nil {
+		return nil, err
+	}
+	return s.RevokeToken(ctx, t.ID)
+}
+
+// RotateToken revokes a token and issues its successor with the same
+// name, description, scopes and kind; expiresAt nil means +7 days (within
+// the limits). A revoked or expired token cannot be rotated.
+func (s *Service) RotateToken(ctx context.Context, id int64, expiresAt *time.Time) (*CreatedToken, error) {
+	settings, err := s.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	expires, err := s.expiryFor(settings, expiresAt, false, RotationExpiryDays)
+	if err != nil {
+		return nil, err
+	}
+	var out *CreatedToken
+	err = s.db.InTx(ctx, func(tx *store.DB) error {
+		old, err := tx.TokenByID(ctx, id)
+		if err != nil {
+			return mapStoreErr(err, fmt.Sprintf("token %d", id))
+		}
+		switch StateOf(old, s.Now()) {
+		case TokenRevoked:
+			return inputErr("token", "token %d is revoked and cannot be rotated", id)
+		case TokenExpired:
+			return inputErr("token", "token %d has expired and cannot be rotated", id)
+		}
+		ok, err := tx.RevokeToken(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return inputErr("token", "token %d is revoked and cannot be rotated", id)
+		}
+		secret := GenerateToken(settings.TokenPrefix)
+		prev := old.ID
+		t := &store.Token{UserID: old.UserID, Name: old.Name, Description: old.Description, Digest: HashToken(secret),
+			ScopeList: old.ScopeList, ExpiresAt: expires, CreatedAt: s.Now().Truncate(time.Millisecond),
+			Impersonation: old.Impersonation, PreviousTokenID: &prev}
+		if err := tx.InsertToken(ctx, t); err != nil {
+			return err
+		}
+		out = &CreatedToken{Token: t, Secret: secret}
+		return nil
+	})
+	return out, err
+}

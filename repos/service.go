@@ -1,0 +1,356 @@
+// Package repos knows what repositories exist and who may touch them:
+// namespaces and groups, projects and their visibility, members and access
+// levels, protected branches, the bare repositories on disk, and
+// Authorize, the one permission decision every door asks.
+package repos
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"gitgate/auth"
+	"gitgate/store"
+)
+
+// Service manages repositories under one storage root.
+type Service struct {
+	db   *store.DB
+	root string
+	now  func() time.Time
+}
+
+// New returns a Service storing repositories under root.
+func New(db *store.DB, root string, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{db: db, root: root, now: now}
+}
+
+// Root is the storage root.
+func (s *Service) Root() string { return s.root }
+
+// DiskPath is where a project's bare repository lives: derived from the id
+// alone (GitLab's hashed storage), so renames touch only the database.
+func (s *Service) DiskPath(projectID int64) string {
+	sum := sha256.Sum256([]byte(strconv.FormatInt(projectID, 10)))
+	h := hex.EncodeToString(sum[:])
+	return filepath.Join(s.root, "@hashed", h[0:2], h[2:4], h+".git")
+}
+
+// AccessLevel is the principal's level on a project: Admin for admins,
+// Owner in their own namespace, else the highest membership of the
+// project and its ancestor groups.
+func (s *Service) AccessLevel(ctx context.Context, p *auth.Principal, proj *store.Project) (AccessLevel, error) {
+	if p.IsAnonymous() {
+		return NoAccess, nil
+	}
+	if p.User.Admin {
+		return Admin, nil
+	}
+	if proj.Namespace.Kind == store.NamespaceUser && proj.Namespace.OwnerID != nil && *proj.Namespace.OwnerID == p.User.ID {
+		return Owner, nil
+	}
+	l, err := s.db.MaxAccessLevel(ctx, p.User.ID, proj.ID, proj.Namespace.Ancestry())
+	if err != nil {
+		return NoAccess, err
+	}
+	return AccessLevel(l), nil
+}
+
+// Authorize decides whether p may perform a on proj. It returns nil,
+// ErrUnauthenticated (401), ErrNotFound (404), a *ForbiddenError (403),
+// or an infrastructure error (503).
+func (s *Service) Authorize(ctx context.Context, p *auth.Principal, proj *store.Project, a Action) error {
+	level, err := s.AccessLevel(ctx, p, proj)
+	if err != nil {
+		return fmt.Errorf("authorize: %w", err)
+	}
+	return decide(p, proj.Visibility, level, a)
+}
+
+// Find loads a project by "namespace/path[.git]"; an invalid path is
+// ErrNotFound too, so probing reveals nothing.
+func (s *Service) Find(ctx context.Context, fullPath string) (*store.Project, error) {
+	ns, name, err := SplitPath(fullPath)
+	if err != nil {
+		return nil, ErrNotFound
+	}
+	p, err := s.db.ProjectByPath(ctx, ns, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	return p, err
+}
+
+// FindByID loads a project by id.
+func (s *Service) FindByID(ctx context.Context, id int64) (*store.Project, error) {
+	p, err := s.db.ProjectByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	return p, err
+}
+
+// List lists projects.
+func (s *Service) List(ctx context.Context, f store.ProjectFilter) ([]store.Project, int, error) {
+	return s.db.ListProjects(ctx, f)
+}
+
+// InputError is bad input the doors show as it is.
+type InputError struct {
+	Field string
+	Msg   string
+}
+
+func (e *InputError) Error() string { return e.Msg }
+
+func inputErr(field string, err error) error { return &InputError{Field: field, Msg: err.Error()} }
+
+// CreateGroup creates a group (its parent must exist for a nested path).
+// creatorID, when non-zero, becomes the group's owner.
+func (s *Service) CreateGroup(ctx context.Context, fullPath, name, visibility string, creatorID int64) (*store.Namespace, error) {
+	fullPath = strings.Trim(fullPath, "/")
+	if err := ValidateNamespacePath(fullPath); err != nil {
+		return nil, inputErr("path", err)
+	}
+	if visibility == "" {
+		visibility = Private
+	}
+	if !ValidVisibility(visibility) {
+		return nil, &InputError{Field: "visibility", Msg: fmt.Sprintf("visibility %q must be private, internal or public", visibility)}
+	}
+	parts := strings.Split(fullPath, "/")
+	if len(parts) == 1 {
+		if err := auth.ValidateUsername(parts[0]); err != nil {
+			return nil, &InputError{Field: "path", Msg: strings.Replace(err.Error(), "username", "group path", 1)}
+		}
+	}
+	if name == "" {
+		name = parts[len(parts)-1]
+	}
+	ns := &store.Namespace{Kind: store.NamespaceGroup, Name: name, Path: parts[len(parts)-1], FullPath: fullPath,
+		Visibility: visibility, CreatedAt: s.now().UTC()}
+	err := s.db.InTx(ctx, func(tx *store.DB) error {
+		if len(parts) > 1 {
+			parentPath := strings.Join(parts[:len(parts)-1], "/")
+			parent, err := tx.NamespaceByPath(ctx, parentPath)
+			if errors.Is(err, store.ErrNotFound) {
+				return &InputError{Field: "path", Msg: fmt.Sprintf("parent group %q does not exist", parentPath)}
+			}
+			if err != nil {
+				return err
+			}
+			if parent.Kind != store.NamespaceGroup {
+				return &InputError{Field: "path", Msg: fmt.Sprintf("%q is a user, not a group: subgroups live under groups", parentPath)}
+			}
+			ns.ParentID = &parent.ID
+		}
+		if err := tx.InsertNamespace(ctx, ns); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return &InputError{Field: "path", Msg: fmt.Sprintf("namespace %q already exists", fullPath)}
+			}
+			return err
+		}
+		if creatorID != 0 {
+			return tx.PutMember(ctx, &store.Member{SourceType: store.SourceNamespace, SourceID: ns.ID, UserID: creatorID,
+				AccessLevel: int(Owner), CreatedAt: ns.CreatedAt})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ns, nil
+}
+
+// Namespace loads a namespace by path.
+func (s *Service) Namespace(ctx context.Context, fullPath string) (*store.Namespace, error) {
+	ns, err := s.db.NamespaceByPath(ctx, strings.Trim(fullPath, "/"))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("namespace %q does not exist", fullPath)
+	}
+	return ns, err
+}
+
+// NewProject is the input of CreateProject.
+type NewProject struct {
+	NamespacePath string
+	Path          string
+	Name          string
+	Description   string
+	Visibility    string
+	DefaultBranch string
+	CreatorID     int64
+}
+
+// CreateProject stores a project and creates its bare repository on disk,
+// all or nothing: the row is committed only once the repository exists,
+// and the directory is removed if the commit fails.
+func (s *Service) CreateProject(ctx context.Context, in NewProject) (*store.Project, error) {
+	if err := ValidateNamespacePath(in.NamespacePath); err != nil {
+		return nil, inputErr("namespace", err)
+	}
+	if err := ValidateSegment(in.Path); err != nil {
+		return nil, inputErr("path", err)
+	}
+	if in.Visibility == "" {
+		in.Visibility = Private
+	}
+	if !ValidVisibility(in.Visibility) {
+		return nil, &InputError{Field: "visibility", Msg: fmt.Sprintf("visibility %q must be private, internal or public", in.Visibility)}
+	}
+	if in.DefaultBranch == "" {
+		in.DefaultBranch = "main"
+	}
+	if err := checkBranchName(ctx, in.DefaultBranch); err != nil {
+		return nil, inputErr("default_branch", err)
+	}
+	if in.Name == "" {
+		in.Name = in.Path
+	}
+	if len(in.Name) > 255 || len(in.Description) > 2000 {
+		return nil, &InputError{Field: "name", Msg: "name or description is too long"}
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	var proj *store.Project
+	var dir string
+	err := s.db.InTx(ctx, func(tx *store.DB) error {
+		ns, err := tx.NamespaceByPath(ctx, strings.Trim(in.NamespacePath, "/"))
+		if errors.Is(err, store.ErrNotFound) {
+			return &InputError{Field: "namespace", Msg: fmt.Sprintf("namespace %q does not exist", in.NamespacePath)}
+		}
+		if err != nil {
+			return err
+		}
+		p := &store.Project{NamespaceID: ns.ID, Name: in.Name, Path: in.Path, Description: in.Description,
+			Visibility: in.Visibility, DefaultBranch: in.DefaultBranch, CreatedAt: now, LastActivityAt: now}
+		if in.CreatorID != 0 {
+			p.CreatorID = &in.CreatorID
+		}
+		if err := tx.InsertProject(ctx, p); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return &InputError{Field: "path", Msg: fmt.Sprintf("project %s/%s already exists", ns.FullPath, in.Path)}
+			}
+			return err
+		}
+		if err := tx.InsertProtectedBranch(ctx, &store.ProtectedBranch{ProjectID: p.ID, Name: in.DefaultBranch,
+			PushAccessLevel: int(Maintainer), CreatedAt: now}); err != nil {
+			return err
+		}
+		p.Namespace = *ns
+		dir = s.DiskPath(p.ID)
+		if err := InitBare(ctx, dir, in.DefaultBranch); err != nil {
+			return err
+		}
+		proj = p
+		return nil
+	})
+	if err != nil {
+		if dir != "" && proj != nil {
+			os.RemoveAll(dir)
+		}
+		return nil, err
+	}
+	return proj, nil
+}
+
+func checkBranchName(ctx context.Context, name string) error {
+	if strings.HasPrefix(name, "-") || len(name) > 255 {
+		return fmt.Errorf("invalid branch name %q", name)
+	}
+	if err := exec.CommandContext(ctx, "git", "check-ref-format", "--branch", name).Run(); err != nil {
+		return fmt.Errorf("invalid branch name %q", name)
+	}
+	return nil
+}
+
+// DeleteProject removes a project and its repository. The directory is
+// first renamed aside, so a failure leaves either the whole project or
+// nothing reachable.
+func (s *Service) DeleteProject(ctx context.Context, id int64) error {
+	dir := s.DiskPath(id)
+	trash := dir + fmt.Sprintf(".deleted-%d", s.now().UnixNano())
+	moved := os.Rename(dir, trash) == nil
+	if err := s.db.DeleteProject(ctx, id); err != nil {
+		if moved {
+			_ = os.Rename(trash, dir)
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrNotFound
+		}
+		return err
+	}
+	if moved {
+		return os.RemoveAll(trash)
+	}
+	return nil
+}
+
+// Member source: a project or a group.
+type MemberTarget struct {
+	Project *store.Project
+	Group   *store.Namespace
+}
+
+// ResolveTarget finds "ns/project" or a group path, preferring a project.
+func (s *Service) ResolveTarget(ctx context.Context, path string) (MemberTarget, error) {
+	if p, err := s.Find(ctx, path); err == nil {
+		return MemberTarget{Project: p}, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return MemberTarget{}, err
+	}
+	ns, err := s.db.NamespaceByPath(ctx, strings.Trim(path, "/"))
+	if errors.Is(err, store.ErrNotFound) {
+		return MemberTarget{}, fmt.Errorf("no project or group %q", path)
+	}
+	if err != nil {
+		return MemberTarget{}, err
+	}
+	if ns.Kind != store.NamespaceGroup {
+		return MemberTarget{}, fmt.Errorf("%q is a user namespace: add members to its projects or to a group", path)
+	}
+	return MemberTarget{Group: ns}, nil
+}
+
+// AddMember gives a user a level on a project or group (or changes it).
+func (s *Service) AddMember(ctx context.Context, t MemberTarget, userID int64, level AccessLevel) error {
+	if _, ok := levelNames[level]; !ok {
+		return &InputError{Field: "access_level", Msg: fmt.Sprintf("access level %d is not valid: use 10, 20, 30, 40 or 50", level)}
+	}
+	m := &store.Member{UserID: userID, AccessLevel: int(level), CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
+	if t.Project != nil {
+		m.SourceType, m.SourceID = store.SourceProject, t.Project.ID
+	} else {
+		m.SourceType, m.SourceID = store.SourceNamespace, t.Group.ID
+	}
+	return s.db.PutMember(ctx, m)
+}
+
+// RemoveMember removes a direct project membership.
+func (s *Service) RemoveMember(ctx context.Context, projectID, userID int64) error {
+	err := s.db.DeleteMember(ctx, store.SourceProject, projectID, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrNotFound
+	}
+	return err
+}
+
+// Members lists a project's direct members.
+func (s *Service) Members(ctx context.Context, projectID int64) ([]store.Member, error) {
+	return s.db.Members(ctx, store.SourceProject, projectID)
+}
+
+// ProtectedBranches lists a project's protection rules.
+func (s *Service) ProtectedBranches(ctx context.Context, projectID int64) ([]store.ProtectedBranch, error) {
+	return s.db.ProtectedBranches(ctx, projectID)
+}

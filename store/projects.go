@@ -1,0 +1,333 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Namespace kinds.
+const (
+	NamespaceUser  = "user"
+	NamespaceGroup = "group"
+)
+
+// Member source types.
+const (
+	SourceProject   = "project"
+	SourceNamespace = "namespace"
+)
+
+// Namespace is a user's personal namespace or a (possibly nested) group.
+type Namespace struct {
+	ID           int64     `db:"id"`
+	Kind         string    `db:"kind"`
+	Name         string    `db:"name"`
+	Path         string    `db:"path"`
+	FullPath     string    `db:"full_path"`
+	ParentID     *int64    `db:"parent_id"`
+	OwnerID      *int64    `db:"owner_id"`
+	TraversalIDs string    `db:"traversal_ids"`
+	Visibility   string    `db:"visibility"`
+	CreatedAt    time.Time `db:"created_at"`
+}
+
+// Ancestry lists the ids of the namespace and all its ancestors.
+func (n *Namespace) Ancestry() []int64 {
+	var out []int64
+	for _, s := range strings.Split(strings.Trim(n.TraversalIDs, "/"), "/") {
+		if id, err := strconv.ParseInt(s, 10, 64); err == nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+const nsColumns = `n.id, n.kind, n.name, n.path, n.full_path, n.parent_id, n.owner_id, n.traversal_ids, n.visibility, n.created_at`
+
+// InsertNamespace stores n, computing its traversal ids from its parent.
+func (db *DB) InsertNamespace(ctx context.Context, n *Namespace) error {
+	return db.InTx(ctx, func(tx *DB) error {
+		prefix := "/"
+		if n.ParentID != nil {
+			parent, err := tx.NamespaceByID(ctx, *n.ParentID)
+			if err != nil {
+				return err
+			}
+			prefix = parent.TraversalIDs
+		}
+		id, err := tx.insert(ctx, `INSERT INTO namespaces (kind, name, path, full_path, full_path_lower, parent_id, owner_id,
+			traversal_ids, visibility, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+			n.Kind, n.Name, n.Path, n.FullPath, strings.ToLower(n.FullPath), n.ParentID, n.OwnerID, "", n.Visibility, n.CreatedAt)
+		if err != nil {
+			return fmt.Errorf("insert namespace %q: %w", n.FullPath, err)
+		}
+		n.ID = id
+		n.TraversalIDs = prefix + strconv.FormatInt(id, 10) + "/"
+		if _, err := tx.exec(ctx, `UPDATE namespaces SET traversal_ids=? WHERE id=?`, n.TraversalIDs, id); err != nil {
+			return fmt.Errorf("insert namespace %q: %w", n.FullPath, err)
+		}
+		return nil
+	})
+}
+
+// NamespaceByID loads one namespace.
+func (db *DB) NamespaceByID(ctx context.Context, id int64) (*Namespace, error) {
+	var n Namespace
+	if err := db.get(ctx, &n, `SELECT `+nsColumns+` FROM namespaces n WHERE n.id=?`, id); err != nil {
+		return nil, fmt.Errorf("namespace %d: %w", id, err)
+	}
+	return &n, nil
+}
+
+// NamespaceByPath loads one namespace by full path, case-insensitively.
+func (db *DB) NamespaceByPath(ctx context.Context, fullPath string) (*Namespace, error) {
+	var n Namespace
+	if err := db.get(ctx, &n, `SELECT `+nsColumns+` FROM namespaces n WHERE n.full_path_lower=?`, strings.ToLower(fullPath)); err != nil {
+		return nil, fmt.Errorf("namespace %q: %w", fullPath, err)
+	}
+	return &n, nil
+}
+
+// Project is a repository with its namespace.
+type Project struct {
+	ID             int64     `db:"id"`
+	NamespaceID    int64     `db:"namespace_id"`
+	Name           string    `db:"name"`
+	Path           string    `db:"path"`
+	Description    string    `db:"description"`
+	Visibility     string    `db:"visibility"`
+	DefaultBranch  string    `db:"default_branch"`
+	CreatorID      *int64    `db:"creator_id"`
+	CreatedAt      time.Time `db:"created_at"`
+	LastActivityAt time.Time `db:"last_activity_at"`
+	Namespace      Namespace `db:"n"`
+}
+
+// FullPath is namespace/path.
+func (p *Project) FullPath() string { return p.Namespace.FullPath + "/" + p.Path }
+
+const projectSelect = `SELECT p.id, p.namespace_id, p.name, p.path, p.description, p.visibility, p.default_branch,
+	p.creator_id, p.created_at, p.last_activity_at, ` + `n.id AS "n.id", n.kind AS "n.kind", n.name AS "n.name",
+	n.path AS "n.path", n.full_path AS "n.full_path", n.parent_id AS "n.parent_id", n.owner_id AS "n.owner_id",
+	n.traversal_ids AS "n.traversal_ids", n.visibility AS "n.visibility", n.created_at AS "n.created_at"
+	FROM projects p JOIN namespaces n ON n.id = p.namespace_id`
+
+// InsertProject stores p and sets its ID.
+func (db *DB) InsertProject(ctx context.Context, p *Project) error {
+	id, err := db.insert(ctx, `INSERT INTO projects (namespace_id, name, path, path_lower, description, visibility,
+		default_branch, creator_id, created_at, last_activity_at) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+		p.NamespaceID, p.Name, p.Path, strings.ToLower(p.Path), p.Description, p.Visibility, p.DefaultBranch,
+		p.CreatorID, p.CreatedAt, p.LastActivityAt)
+	if err != nil {
+		return fmt.Errorf("insert project %q: %w", p.Path, err)
+	}
+	p.ID = id
+	return nil
+}
+
+// ProjectByID loads one project.
+func (db *DB) ProjectByID(ctx context.Context, id int64) (*Project, error) {
+	var p Project
+	if err := db.get(ctx, &p, projectSelect+` WHERE p.id=?`, id); err != nil {
+		return nil, fmt.Errorf("project %d: %w", id, err)
+	}
+	return &p, nil
+}
+
+// ProjectByPath loads a project by namespace full path and project path,
+// both case-insensitive.
+func (db *DB) ProjectByPath(ctx context.Context, namespacePath, path string) (*Project, error) {
+	var p Project
+	if err := db.get(ctx, &p, projectSelect+` WHERE n.full_path_lower=? AND p.path_lower=?`,
+		strings.ToLower(namespacePath), strings.ToLower(path)); err != nil {
+		return nil, fmt.Errorf("project %s/%s: %w", namespacePath, path, err)
+	}
+	return &p, nil
+}
+
+// ProjectFilter narrows ListProjects.
+type ProjectFilter struct {
+	// VisibleTo limits to projects the user may see: public, internal
+	// (when SignedIn), or where they have a membership or own the
+	// namespace. Admins and the zero filter see everything.
+	VisibleTo  int64
+	SignedIn   bool
+	All        bool
+	MemberOf   int64 // only projects where this user has a membership (or owns the namespace)
+	OwnedBy    int64 // only projects in this user's namespace
+	Search     string
+	Visibility string
+	Offset     int
+	Limit      int
+}
+
+const membershipCond = `(n.owner_id = ? OR EXISTS (SELECT 1 FROM members m WHERE m.user_id = ? AND
+	((m.source_type = 'project' AND m.source_id = p.id) OR
+	 (m.source_type = 'namespace' AND n.traversal_ids LIKE '%/' || CAST(m.source_id AS TEXT) || '/%'))))`
+
+func (f ProjectFilter) where() (string, []any) {
+	var conds []string
+	var args []any
+	if !f.All {
+		if f.SignedIn {
+			conds = append(conds, "(p.visibility IN ('public','internal') OR "+membershipCond+")")
+		} else {
+			conds = append(conds, "(p.visibility = 'public' OR "+membershipCond+")")
+		}
+		args = append(args, f.VisibleTo, f.VisibleTo)
+	}
+	if f.MemberOf != 0 {
+		conds = append(conds, membershipCond)
+		args = append(args, f.MemberOf, f.MemberOf)
+	}
+	if f.OwnedBy != 0 {
+		conds = append(conds, "n.owner_id = ?")
+		args = append(args, f.OwnedBy)
+	}
+	if f.Search != "" {
+		conds = append(conds, `(p.path_lower LIKE ? ESCAPE '\' OR lower(p.name) LIKE ? ESCAPE '\')`)
+		s := "%" + likeEscape(strings.ToLower(f.Search)) + "%"
+		args = append(args, s, s)
+	}
+	if f.Visibility != "" {
+		conds = append(conds, "p.visibility = ?")
+		args = append(args, f.Visibility)
+	}
+	return whereClause(conds), args
+}
+
+// ListProjects returns one page of projects ordered by id desc (GitLab's
+// default order), and the total.
+func (db *DB) ListProjects(ctx context.Context, f ProjectFilter) ([]Project, int, error) {
+	where, args := f.where()
+	var total int
+	if err := db.get(ctx, &total, `SELECT COUNT(*) FROM projects p JOIN namespaces n ON n.id = p.namespace_id`+where, args...); err != nil {
+		return nil, 0, fmt.Errorf("count projects: %w", err)
+	}
+	var out []Project
+	if err := db.selectAll(ctx, &out, projectSelect+where+` ORDER BY p.id DESC`+limitClause(f.Offset, f.Limit), args...); err != nil {
+		return nil, 0, fmt.Errorf("list projects: %w", err)
+	}
+	return out, total, nil
+}
+
+// DeleteProject removes a project row (members and protected branches go
+// with it).
+func (db *DB) DeleteProject(ctx context.Context, id int64) error {
+	if _, err := db.exec(ctx, `DELETE FROM members WHERE source_type='project' AND source_id=?`, id); err != nil {
+		return fmt.Errorf("delete project %d members: %w", id, err)
+	}
+	n, err := db.exec(ctx, `DELETE FROM projects WHERE id=?`, id)
+	if err != nil {
+		return fmt.Errorf("delete project %d: %w", id, err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// TouchProject records activity (a push).
+func (db *DB) TouchProject(ctx context.Context, id int64, now time.Time) error {
+	if _, err := db.exec(ctx, `UPDATE projects SET last_activity_at=? WHERE id=?`, now, id); err != nil {
+		return fmt.Errorf("touch project %d: %w", id, err)
+	}
+	return nil
+}
+
+// Member is a user's access level on a project or group.
+type Member struct {
+	ID          int64     `db:"id"`
+	SourceType  string    `db:"source_type"`
+	SourceID    int64     `db:"source_id"`
+	UserID      int64     `db:"user_id"`
+	AccessLevel int       `db:"access_level"`
+	CreatedAt   time.Time `db:"created_at"`
+}
+
+// PutMember adds a member or changes their level.
+func (db *DB) PutMember(ctx context.Context, m *Member) error {
+	_, err := db.exec(ctx, `INSERT INTO members (source_type, source_id, user_id, access_level, created_at) VALUES (?,?,?,?,?)
+		ON CONFLICT (source_type, source_id, user_id) DO UPDATE SET access_level = excluded.access_level`,
+		m.SourceType, m.SourceID, m.UserID, m.AccessLevel, m.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("store member: %w", err)
+	}
+	return nil
+}
+
+// DeleteMember removes a direct membership.
+func (db *DB) DeleteMember(ctx context.Context, sourceType string, sourceID, userID int64) error {
+	n, err := db.exec(ctx, `DELETE FROM members WHERE source_type=? AND source_id=? AND user_id=?`, sourceType, sourceID, userID)
+	if err != nil {
+		return fmt.Errorf("delete member: %w", err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// Members lists the direct members of a project or group.
+func (db *DB) Members(ctx context.Context, sourceType string, sourceID int64) ([]Member, error) {
+	var out []Member
+	if err := db.selectAll(ctx, &out, `SELECT id, source_type, source_id, user_id, access_level, created_at FROM members
+		WHERE source_type=? AND source_id=? ORDER BY id`, sourceType, sourceID); err != nil {
+		return nil, fmt.Errorf("list members: %w", err)
+	}
+	return out, nil
+}
+
+// MaxAccessLevel is the highest level a user holds on a project, directly
+// or through any ancestor group; 0 when none.
+func (db *DB) MaxAccessLevel(ctx context.Context, userID, projectID int64, namespaceIDs []int64) (int, error) {
+	q := `SELECT COALESCE(MAX(access_level), 0) FROM members WHERE user_id=? AND
+		((source_type='project' AND source_id=?)`
+	args := []any{userID, projectID}
+	if len(namespaceIDs) > 0 {
+		q += ` OR (source_type='namespace' AND source_id IN (?` + strings.Repeat(",?", len(namespaceIDs)-1) + `))`
+		for _, id := range namespaceIDs {
+			args = append(args, id)
+		}
+	}
+	q += `)`
+	var level int
+	if err := db.get(ctx, &level, q, args...); err != nil {
+		return 0, fmt.Errorf("access level: %w", err)
+	}
+	return level, nil
+}
+
+// ProtectedBranch is a protection rule on one branch name.
+type ProtectedBranch struct {
+	ID              int64     `db:"id"`
+	ProjectID       int64     `db:"project_id"`
+	Name            string    `db:"name"`
+	PushAccessLevel int       `db:"push_access_level"`
+	AllowForcePush  bool      `db:"allow_force_push"`
+	CreatedAt       time.Time `db:"created_at"`
+}
+
+// InsertProtectedBranch stores a rule.
+func (db *DB) InsertProtectedBranch(ctx context.Context, b *ProtectedBranch) error {
+	id, err := db.insert(ctx, `INSERT INTO protected_branches (project_id, name, push_access_level, allow_force_push, created_at)
+		VALUES (?,?,?,?,?)`, b.ProjectID, b.Name, b.PushAccessLevel, b.AllowForcePush, b.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("protect branch %q: %w", b.Name, err)
+	}
+	b.ID = id
+	return nil
+}
+
+// ProtectedBranches lists a project's rules.
+func (db *DB) ProtectedBranches(ctx context.Context, projectID int64) ([]ProtectedBranch, error) {
+	var out []ProtectedBranch
+	if err := db.selectAll(ctx, &out, `SELECT id, project_id, name, push_access_level, allow_force_push, created_at
+		FROM protected_branches WHERE project_id=? ORDER BY id`, projectID); err != nil {
+		return nil, fmt.Errorf("protected branches: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,229 @@
+// Package store is gitgate's database layer: it opens SQLite (embedded
+// default) or PostgreSQL, applies the embedded migrations, and holds every
+// SQL statement the product runs. Rules live in auth and repos; this package
+// only reads and writes rows.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Dialect names the database engine behind a DB.
+type Dialect string
+
+// The two supported engines.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+var (
+	// ErrNotFound is returned when a row does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict is returned when a unique constraint refuses a write.
+	ErrConflict = errors.New("already exists")
+	// ErrUnavailable wraps failures to reach the database at all, so doors
+	// can answer 503 rather than 401.
+	ErrUnavailable = errors.New("database unavailable")
+)
+
+// DB is a handle on the database: the pool itself, or a transaction when
+// obtained inside InTx. Every query method works on both.
+type DB struct {
+	pool    *sqlx.DB
+	q       sqlx.ExtContext
+	dialect Dialect
+}
+
+// Open connects to the database named by databaseURL, or to the SQLite file
+// gitgate.db under dataDir when databaseURL is empty. It does not migrate.
+func Open(ctx context.Context, dataDir, databaseURL string) (*DB, error) {
+	var (
+		db  *sqlx.DB
+		err error
+		d   Dialect
+	)
+	switch {
+	case strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://"):
+		d = Postgres
+		db, err = sqlx.Open("postgres", databaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		db.SetMaxOpenConns(32)
+		db.SetMaxIdleConns(32)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+	case databaseURL == "" || strings.HasPrefix(databaseURL, "sqlite:") || strings.HasPrefix(databaseURL, "file:"):
+		d = SQLite
+		path := strings.TrimPrefix(strings.TrimPrefix(databaseURL, "sqlite:"), "file:")
+		path = strings.TrimPrefix(path, "//")
+		if path == "" {
+			if err := os.MkdirAll(dataDir, 0o700); err != nil {
+				return nil, fmt.Errorf("create data directory: %w", err)
+			}
+			path = filepath.Join(dataDir, "gitgate.db")
+		}
+		db, err = sqlx.Open("sqlite", sqliteDSN(path))
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		}
+		// WAL allows readers beside the single writer; more connections
+		// than that only queue on the busy timeout.
+		db.SetMaxOpenConns(8)
+		db.SetMaxIdleConns(8)
+	default:
+		return nil, fmt.Errorf("unsupported database URL %q: want postgres://… or sqlite:PATH", redactURL(databaseURL))
+	}
+	s := &DB{pool: db, q: db, dialect: d}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", d, err)
+	}
+	return s, nil
+}
+
+func sqliteDSN(path string) string {
+	v := url.Values{}
+	v.Add("_pragma", "foreign_keys(1)")
+	v.Add("_pragma", "journal_mode(WAL)")
+	v.Add("_pragma", "busy_timeout(10000)")
+	v.Add("_pragma", "synchronous(NORMAL)")
+	v.Set("_time_format", "sqlite")
+	v.Set("_txlock", "immediate")
+	return "file:" + path + "?" + v.Encode()
+}
+
+// redactURL drops the password of a database URL so it can be shown.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}
+
+// Dialect reports which engine this handle talks to.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// Close closes the pool.
+func (db *DB) Close() error { return db.pool.Close() }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.pool.PingContext(ctx); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// InTx runs fn in one transaction: committed when fn returns nil, rolled
+// back otherwise, so a failed command leaves nothing half-written.
+func (db *DB) InTx(ctx context.Context, fn func(tx *DB) error) error {
+	if _, ok := db.q.(*sqlx.Tx); ok {
+		return fn(db)
+	}
+	tx, err := db.pool.BeginTxx(ctx, nil)
+	if err != nil {
+		return mapErr(fmt.Errorf("begin transaction: %w", err))
+	}
+	if err := fn(&DB{pool: db.pool, q: tx, dialect: db.dialect}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return mapErr(fmt.Errorf("commit: %w", err))
+	}
+	return nil
+}
+
+func (db *DB) get(ctx context.Context, dest any, query string, args ...any) error {
+	return mapErr(sqlx.GetContext(ctx, db.q, dest, db.pool.Rebind(query), args...))
+}
+
+func (db *DB) selectAll(ctx context.Context, dest any, query string, args ...any) error {
+	return mapErr(sqlx.SelectContext(ctx, db.q, dest, db.pool.Rebind(query), args...))
+}
+
+func (db *DB) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := db.q.ExecContext(ctx, db.pool.Rebind(query), args...)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	return n, nil
+}
+
+// insert runs an INSERT and returns the new row's id (RETURNING id works on
+// both engines).
+func (db *DB) insert(ctx context.Context, query string, args ...any) (int64, error) {
+	var id int64
+	if err := db.get(ctx, &id, query+" RETURNING id", args...); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// mapErr turns driver errors into the package's sentinel errors.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		switch pqErr.Code {
+		case "23505":
+			return fmt.Errorf("%w: %s", ErrConflict, pqErr.Constraint)
+		case "57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004":
+			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		return err
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		switch sqErr.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %v", ErrConflict, err)
+		case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR:
+			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		return err
+	}
+	if isConnError(err) {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return err
+}
+
+func isConnError(err error) bool {
+	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	msg := err.Error()
+	for _, s := range []string{"connection refused", "bad connection", "broken pipe", "connection reset", "no such host", "i/o timeout", "EOF"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,80 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"gitgate/internal/testdb"
+	"gitgate/store"
+)
+
+func TestMigrateTwiceIsANoop(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		if err := db.Migrate(context.Background()); err != nil {
+			t.Fatalf("second migrate: %v", err)
+		}
+	})
+}
+
+func TestUserRoundTripKeepsTimesAndFlags(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 25, 13, 14, 15, 123_000_000, time.UTC)
+		u := &store.User{Username: "Alice", Email: "a@example.com", State: store.UserActive, Admin: true, CreatedAt: now, UpdatedAt: now}
+		if err := db.InsertUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.UserByUsername(ctx, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Admin || got.Bot || got.Username != "Alice" || !got.CreatedAt.Equal(now) {
+			t.Fatalf("round trip changed the user: %+v", got)
+		}
+		dup := &store.User{Username: "ALICE", Email: "b@example.com", State: store.UserActive, CreatedAt: now, UpdatedAt: now}
+		if err := db.InsertUser(ctx, dup); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("case-insensitive duplicate username: got %v, want ErrConflict", err)
+		}
+	})
+}
+
+func TestTokenDatesCompareAcrossEngines(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC)
+		u := &store.User{Username: "bob", Email: "b@example.com", State: store.UserActive, CreatedAt: now, UpdatedAt: now}
+		if err := db.InsertUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		day := func(d int) *time.Time { x := time.Date(2026, 11, d, 0, 0, 0, 0, time.UTC); return &x }
+		for i, exp := range []*time.Time{day(25), day(26), nil} {
+			tok := &store.Token{UserID: u.ID, Name: "t", Digest: string(rune('a' + i)), ScopeList: "api", ExpiresAt: exp, CreatedAt: now}
+			if err := db.InsertToken(ctx, tok); err != nil {
+				t.Fatal(err)
+			}
+		}
+		active, n, err := db.ListTokens(ctx, store.TokenFilter{State: "active", Today: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 2 || len(active) != 2 {
+			t.Fatalf("active tokens on 2026-11-25: got %d, want 2 (the one expiring today is inactive)", n)
+		}
+		got, err := db.TokenByID(ctx, active[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ExpiresAt == nil || !got.ExpiresAt.Equal(*day(26)) {
+			t.Fatalf("expires_at round trip: got %v, want 2026-11-26", got.ExpiresAt)
+		}
+		capped, err := db.CapTokenExpiry(ctx, *day(26))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if capped != 1 {
+			t.Fatalf("cap to 2026-11-26 changed %d tokens, want 1 (only the one without expiry)", capped)
+		}
+	})
+}
