@@ -1,0 +1,153 @@
+// Package gitproc is the one way gitgate runs a Git service process
+// (upload-pack, receive-pack, upload-archive) for any door: the system git
+// binary, its own process group, streams wired straight through, killed
+// with its children when the context ends.
+package gitproc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"syscall"
+	"time"
+
+	"gitgate/metrics"
+)
+
+// Services gitgate runs.
+const (
+	UploadPack    = "git-upload-pack"
+	ReceivePack   = "git-receive-pack"
+	UploadArchive = "git-upload-archive"
+)
+
+// ValidService reports whether s is a service gitgate serves.
+func ValidService(s string) bool { return s == UploadPack || s == ReceivePack || s == UploadArchive }
+
+// protocolPattern is what GIT_PROTOCOL may hold (SPEC §4): key=value pairs
+// of letters and digits, colon-separated. Anything else is dropped, so a
+// client cannot inject other variables or options.
+var protocolPattern = regexp.MustCompile(`^[A-Za-z0-9]+=[A-Za-z0-9]+(:[A-Za-z0-9]+=[A-Za-z0-9]+)*$`)
+
+// ValidProtocol reports whether a Git-Protocol value may be passed on.
+func ValidProtocol(p string) bool { return p != "" && len(p) <= 256 && protocolPattern.MatchString(p) }
+
+// Command describes one service run.
+type Command struct {
+	Service string // UploadPack, ReceivePack or UploadArchive
+	RepoDir string // absolute path of the bare repository
+	// StatelessRPC and AdvertiseRefs are the smart-HTTP modes.
+	StatelessRPC  bool
+	AdvertiseRefs bool
+	// Protocol is the client's GIT_PROTOCOL (validated here).
+	Protocol string
+	// Config are extra "-c key=value" settings for this run.
+	Config []string
+	// Env are extra environment variables (KEY=VALUE) for git and its hooks.
+	Env    []string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// Runner runs commands and counts them in metrics.
+type Runner struct {
+	// GitBin is the git executable ("git" when empty).
+	GitBin  string
+	Metrics *metrics.Metrics
+	// KillGrace is how long a cancelled process gets after SIGTERM
+	// before SIGKILL.
+	KillGrace time.Duration
+}
+
+// ExitError is a git process that ran and exited non-zero.
+type ExitError struct{ Code int }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("git exited with status %d", e.Code) }
+
+// Run executes the command and waits for it. When ctx ends first, the
+// whole process group is killed and ctx's error is returned.
+func (r *Runner) Run(ctx context.Context, c Command) error {
+	if !ValidService(c.Service) {
+		return fmt.Errorf("unknown git service %q", c.Service)
+	}
+	bin := r.GitBin
+	if bin == "" {
+		bin = "git"
+	}
+	args := []string{}
+	for _, kv := range c.Config {
+		args = append(args, "-c", kv)
+	}
+	args = append(args, c.Service[len("git-"):])
+	if c.StatelessRPC {
+		args = append(args, "--stateless-rpc")
+	}
+	if c.AdvertiseRefs {
+		args = append(args, "--advertise-refs")
+	}
+	args = append(args, c.RepoDir)
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = c.RepoDir
+	cmd.Env = baseEnv()
+	if ValidProtocol(c.Protocol) {
+		cmd.Env = append(cmd.Env, "GIT_PROTOCOL="+c.Protocol)
+	}
+	cmd.Env = append(cmd.Env, c.Env...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start git %s: %w", c.Service, err)
+	}
+	if r.Metrics != nil {
+		r.Metrics.GitProcesses.Inc()
+		defer r.Metrics.GitProcesses.Dec()
+	}
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- cmd.Wait() }()
+	select {
+	case err := <-waitErr:
+		return exitErr(err)
+	case <-ctx.Done():
+		pgid := cmd.Process.Pid
+		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		grace := r.KillGrace
+		if grace == 0 {
+			grace = 2 * time.Second
+		}
+		select {
+		case <-waitErr:
+		case <-time.After(grace):
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			<-waitErr
+		}
+		// Children that outlived the leader die too.
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		return ctx.Err()
+	}
+}
+
+func exitErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return &ExitError{Code: ee.ExitCode()}
+	}
+	return err
+}
+
+// baseEnv is the environment a git service gets: enough to run, nothing
+// from the server's own environment that could change git's behaviour.
+func baseEnv() []string {
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "GIT_CONFIG_NOSYSTEM=1", "LANG=C"}
+	if v := os.Getenv("GIT_EXEC_PATH"); v != "" {
+		env = append(env, "GIT_EXEC_PATH="+v)
+	}
+	return env
+}

@@ -1,0 +1,82 @@
+// Package metrics defines every Prometheus collector gitgate exports, on
+// a registry of its own so several servers can live in one process (tests).
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds the collectors. Labels are bounded: never a repository,
+// user or token.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	// HTTPRequests counts HTTP requests by handler group and status code.
+	HTTPRequests *prometheus.CounterVec
+	// GitOperations counts finished Git operations by transport
+	// (http|ssh), service (git-upload-pack|git-receive-pack|
+	// git-upload-archive) and result (ok|denied|error|client_gone).
+	GitOperations *prometheus.CounterVec
+	// GitDuration observes Git operation durations by transport and service.
+	GitDuration *prometheus.HistogramVec
+	// GitBytes counts bytes by transport and direction (in|out).
+	GitBytes *prometheus.CounterVec
+	// GitProcesses is the number of running git processes.
+	GitProcesses prometheus.Gauge
+	// AuthAttempts counts authentications by transport, method and result.
+	AuthAttempts *prometheus.CounterVec
+	// SSHSessions is the number of open SSH sessions; SSHSessionsTotal counts them.
+	SSHSessions      prometheus.Gauge
+	SSHSessionsTotal *prometheus.CounterVec
+	// ThrottledRequests counts requests refused by the failed-auth lockout.
+	ThrottledRequests *prometheus.CounterVec
+}
+
+// New creates and registers every collector.
+func New() *Metrics {
+	r := prometheus.NewRegistry()
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := &Metrics{
+		Registry: r,
+		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gitgate_http_requests_total", Help: "HTTP requests by handler group and status code.",
+		}, []string{"handler", "code"}),
+		GitOperations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gitgate_git_operations_total", Help: "Git operations by transport, service and result.",
+		}, []string{"transport", "service", "result"}),
+		GitDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "gitgate_git_operation_duration_seconds", Help: "Duration of Git operations.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
+		}, []string{"transport", "service"}),
+		GitBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gitgate_git_bytes_total", Help: "Bytes moved by Git operations, by transport and direction.",
+		}, []string{"transport", "direction"}),
+		GitProcesses: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gitgate_git_processes", Help: "Git processes running now.",
+		}),
+		AuthAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gitgate_auth_attempts_total", Help: "Authentication attempts by transport, method and result.",
+		}, []string{"transport", "method", "result"}),
+		SSHSessions: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gitgate_ssh_sessions", Help: "Open SSH sessions.",
+		}),
+		SSHSessionsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gitgate_ssh_sessions_total", Help: "SSH sessions by result.",
+		}, []string{"result"}),
+		ThrottledRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gitgate_throttled_requests_total", Help: "Requests refused because their address failed authentication too often.",
+		}, []string{"transport"}),
+	}
+	r.MustRegister(m.HTTPRequests, m.GitOperations, m.GitDuration, m.GitBytes, m.GitProcesses, m.AuthAttempts,
+		m.SSHSessions, m.SSHSessionsTotal, m.ThrottledRequests)
+	return m
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+}
