@@ -87,8 +87,24 @@ func (s *Server) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /-/readiness", s.readiness)
 	mux.Handle("GET /-/metrics", s.Metrics.Handler())
+	for _, c := range components {
+		if c.mount != nil {
+			c.mount(s, mux)
+		}
+	}
 	return mux
 }
+
+// component is one door's hooks into the server's life cycle. Each door's
+// wiring lives in its own file of this package and registers itself here.
+type component struct {
+	name     string
+	mount    func(*Server, *http.ServeMux)
+	start    func(*Server) error
+	shutdown func(*Server, context.Context) error
+}
+
+var components []component
 
 // readiness answers 200 only when the database answers and the
 // repository storage is writable.
@@ -140,6 +156,13 @@ func (s *Server) Start() error {
 		}
 	}()
 	s.log.Info("gitgate listening", "http", ln.Addr().String())
+	for _, c := range components {
+		if c.start != nil {
+			if err := c.start(s); err != nil {
+				return fmt.Errorf("start %s: %w", c.name, err)
+			}
+		}
+	}
 	return nil
 }
 
@@ -154,7 +177,17 @@ func (s *Server) HTTPAddr() string {
 // Shutdown stops accepting, lets running requests finish within ctx, then
 // closes everything.
 func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.httpServer.Shutdown(ctx)
+	var err error
+	for _, c := range components {
+		if c.shutdown != nil {
+			if serr := c.shutdown(s, ctx); serr != nil && err == nil {
+				err = serr
+			}
+		}
+	}
+	if herr := s.httpServer.Shutdown(ctx); herr != nil && err == nil {
+		err = herr
+	}
 	if err != nil {
 		s.httpServer.Close()
 	}
