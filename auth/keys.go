@@ -35,6 +35,10 @@ func ParsePublicKey(text string) (*ParsedKey, error) {
 	if strings.ContainsAny(text, "\r\n") {
 		return nil, inputErr("key", "key must be a single line")
 	}
+	// x/crypto no longer parses DSA at all; say why rather than "invalid".
+	if strings.HasPrefix(text, ssh.KeyAlgoDSA+" ") {
+		return nil, inputErr("key", "DSA keys are not allowed; use ed25519 or RSA of at least %d bits", MinRSABits)
+	}
 	pub, comment, opts, _, err := ssh.ParseAuthorizedKey([]byte(text))
 	if err != nil {
 		return nil, inputErr("key", "key is not a valid OpenSSH public key")
@@ -43,8 +47,6 @@ func ParsePublicKey(text string) (*ParsedKey, error) {
 		return nil, inputErr("key", "key must not carry authorized_keys options")
 	}
 	switch pub.Type() {
-	case ssh.KeyAlgoDSA:
-		return nil, inputErr("key", "DSA keys are not allowed; use ed25519 or RSA of at least %d bits", MinRSABits)
 	case ssh.KeyAlgoRSA:
 		ck, ok := pub.(ssh.CryptoPublicKey)
 		if !ok {

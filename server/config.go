@@ -8,19 +8,19 @@ import (
 // Config is everything a gitgate server needs; zero values take the
 // defaults of SPEC §10 (see Defaults).
 type Config struct {
-	DataDir     string
-	DatabaseURL string
-	HTTPAddr    string
-	SSHAddr     string
-	ExternalURL string
-	LogFormat   string
-	LogLevel    string
+	DataDir     string `env:"GITGATE_DATA_DIR"`
+	DatabaseURL string `env:"GITGATE_DATABASE_URL"`
+	HTTPAddr    string `env:"GITGATE_HTTP_ADDR"`
+	SSHAddr     string `env:"GITGATE_SSH_ADDR"`
+	ExternalURL string `env:"GITGATE_EXTERNAL_URL"`
+	LogFormat   string `env:"GITGATE_LOG_FORMAT"`
+	LogLevel    string `env:"GITGATE_LOG_LEVEL"`
 	// InitialRootPassword is root's password on first start; empty
-	// generates one and logs it once.
-	InitialRootPassword string
+	// generates one and prints it once.
+	InitialRootPassword string `env:"GITGATE_INITIAL_ROOT_PASSWORD"`
 	// ShutdownTimeout bounds how long running Git operations may take to
 	// finish after a shutdown signal.
-	ShutdownTimeout time.Duration
+	ShutdownTimeout time.Duration `env:"GITGATE_SHUTDOWN_TIMEOUT"`
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
 }

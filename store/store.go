@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -46,6 +47,14 @@ type DB struct {
 	pool    *sqlx.DB
 	q       sqlx.ExtContext
 	dialect Dialect
+	stmts   *stmtCache
+}
+
+// stmtCache holds prepared statements of hot queries, shared by a pool and
+// its transactions.
+type stmtCache struct {
+	mu    sync.Mutex
+	stmts map[string]*sqlx.Stmt
 }
 
 // Open connects to the database named by databaseURL, or to the SQLite file
@@ -87,7 +96,7 @@ func Open(ctx context.Context, dataDir, databaseURL string) (*DB, error) {
 	default:
 		return nil, fmt.Errorf("unsupported database URL %q: want postgres://… or sqlite:PATH", redactURL(databaseURL))
 	}
-	s := &DB{pool: db, q: db, dialect: d}
+	s := &DB{pool: db, q: db, dialect: d, stmts: &stmtCache{stmts: map[string]*sqlx.Stmt{}}}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {
@@ -121,7 +130,14 @@ func redactURL(s string) string {
 func (db *DB) Dialect() Dialect { return db.dialect }
 
 // Close closes the pool.
-func (db *DB) Close() error { return db.pool.Close() }
+func (db *DB) Close() error {
+	db.stmts.mu.Lock()
+	for _, st := range db.stmts.stmts {
+		st.Close()
+	}
+	db.stmts.mu.Unlock()
+	return db.pool.Close()
+}
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error {
@@ -141,7 +157,7 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *DB) error) error {
 	if err != nil {
 		return mapErr(fmt.Errorf("begin transaction: %w", err))
 	}
-	if err := fn(&DB{pool: db.pool, q: tx, dialect: db.dialect}); err != nil {
+	if err := fn(&DB{pool: db.pool, q: tx, dialect: db.dialect, stmts: db.stmts}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -153,6 +169,32 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *DB) error) error {
 
 func (db *DB) get(ctx context.Context, dest any, query string, args ...any) error {
 	return mapErr(sqlx.GetContext(ctx, db.q, dest, db.pool.Rebind(query), args...))
+}
+
+// getPrepared is get through a statement prepared once per pool.
+func (db *DB) getPrepared(ctx context.Context, dest any, query string, args ...any) error {
+	st, err := db.prepared(ctx, query)
+	if err != nil {
+		return mapErr(err)
+	}
+	if tx, ok := db.q.(*sqlx.Tx); ok {
+		st = tx.StmtxContext(ctx, st)
+	}
+	return mapErr(st.GetContext(ctx, dest, args...))
+}
+
+func (db *DB) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	db.stmts.mu.Lock()
+	defer db.stmts.mu.Unlock()
+	if st, ok := db.stmts.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := db.pool.PreparexContext(ctx, db.pool.Rebind(query))
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	db.stmts.stmts[query] = st
+	return st, nil
 }
 
 func (db *DB) selectAll(ctx context.Context, dest any, query string, args ...any) error {
