@@ -214,20 +214,22 @@ func (db *DB) ListProjects(ctx context.Context, f ProjectFilter) ([]Project, int
 	return out, total, nil
 }
 
-// DeleteProject removes a project row (members and protected branches go
-// with it).
+// DeleteProject removes a project row and its memberships in one
+// transaction (protected branches go with the row).
 func (db *DB) DeleteProject(ctx context.Context, id int64) error {
-	if _, err := db.exec(ctx, `DELETE FROM members WHERE source_type='project' AND source_id=?`, id); err != nil {
-		return fmt.Errorf("delete project %d members: %w", id, err)
-	}
-	n, err := db.exec(ctx, `DELETE FROM projects WHERE id=?`, id)
-	if err != nil {
-		return fmt.Errorf("delete project %d: %w", id, err)
-	}
-	if n == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return db.InTx(ctx, func(tx *DB) error {
+		if _, err := tx.exec(ctx, `DELETE FROM members WHERE source_type='project' AND source_id=?`, id); err != nil {
+			return fmt.Errorf("delete project %d members: %w", id, err)
+		}
+		n, err := tx.exec(ctx, `DELETE FROM projects WHERE id=?`, id)
+		if err != nil {
+			return fmt.Errorf("delete project %d: %w", id, err)
+		}
+		if n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
 }
 
 // TouchProject records activity (a push).

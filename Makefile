@@ -1,0 +1,31 @@
+# gitgate — the two commands: `make run` and `make test`.
+GO        ?= go
+BIN       ?= bin/gitgate
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: run test build lint bench clean
+
+## run: build and start a server with the defaults (SQLite and repositories in ./data)
+run: build
+	./$(BIN) serve
+
+## build: compile the gitgate binary into bin/
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/gitgate
+
+## test: the whole suite (PostgreSQL tests need GITGATE_TEST_POSTGRES_URL; .ci/run sets it)
+test:
+	$(GO) test -count=1 -timeout 15m ./...
+
+## lint: formatting, vet and staticcheck
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+## bench: Go benchmarks (token authentication, API)
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./auth/ ./api/
+
+clean:
+	rm -rf bin
