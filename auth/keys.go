@@ -36,7 +36,7 @@ func ParsePublicKey(text string) (*ParsedKey, error) {
 		return nil, inputErr("key", "key must be a single line")
 	}
 	// x/crypto no longer parses DSA at all; say why rather than "invalid".
-	if strings.HasPrefix(text, ssh.KeyAlgoDSA+" ") {
+	if strings.HasPrefix(text, "ssh-dss ") {
 		return nil, inputErr("key", "DSA keys are not allowed; use ed25519 or RSA of at least %d bits", MinRSABits)
 	}
 	pub, comment, opts, _, err := ssh.ParseAuthorizedKey([]byte(text))

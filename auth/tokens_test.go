@@ -2,15 +2,12 @@ package auth_test
 
 import (
 	"context"
-	"crypto/dsa" //nolint:staticcheck // only to prove DSA keys are refused
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/base64"
 	"errors"
-	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -384,23 +381,6 @@ func authorizedKey(t *testing.T, pub any) string {
 	return string(ssh.MarshalAuthorizedKey(k))
 }
 
-// dsaKey builds an ssh-dss authorized_keys line (x/crypto no longer
-// marshals DSA keys itself).
-func dsaKey(t *testing.T) string {
-	var k dsa.PrivateKey
-	if err := dsa.GenerateParameters(&k.Parameters, rand.Reader, dsa.L1024N160); err != nil {
-		t.Fatal(err)
-	}
-	if err := dsa.GenerateKey(&k, rand.Reader); err != nil {
-		t.Fatal(err)
-	}
-	wire := ssh.Marshal(struct {
-		Name       string
-		P, Q, G, Y *big.Int
-	}{ssh.KeyAlgoDSA, k.P, k.Q, k.G, k.Y})
-	return ssh.KeyAlgoDSA + " " + base64.StdEncoding.EncodeToString(wire)
-}
-
 func TestKeyRulesRefuseDSAAndShortRSAAndDuplicates(t *testing.T) {
 	ed, _, _ := ed25519.GenerateKey(rand.Reader)
 	rsa1024, _ := rsa.GenerateKey(rand.Reader, 1024)
@@ -413,7 +393,7 @@ func TestKeyRulesRefuseDSAAndShortRSAAndDuplicates(t *testing.T) {
 		{"rsa 2048", authorizedKey(t, &rsa2048.PublicKey), ""},
 		{"ecdsa p256", authorizedKey(t, &ec.PublicKey), ""},
 		{"rsa 1024", authorizedKey(t, &rsa1024.PublicKey), "at least 2048 bits"},
-		{"dsa", dsaKey(t), "DSA keys are not allowed"},
+		{"dsa", "ssh-dss AAAAB3NzaC1kc3MAAACBAMiSkwfWoiKLevIF97lzZm5jcPA7P8Tr8Kyi9AMAziCrU2KdQnJIk8TxWCOkHO9vOBGi0Y05f6VLEa5UIeL+SntJjZ86rWmOJg98CpO4romuaqQty5zwy71uCN1IoZTtOFE8cbvWmnAOMoTV8fEnC05a81Fsfp2xAZXTjcCE3lHTAAAAFQCBlHiMLc2RTCNtRMrysvsp8ntXXwAAAIBe9jRYLhFLlCN/quarKTI93yuAKuyejz7TkA+1gxf3g7m2NKYhxUsCCU7OSbYex2Z0mkOH6A9K9tHVT5crZci0D3fn7dY8uDdiA2mayAVoE2l5+PGIxckxVcyPZUoDYLPf/dB8MGra6RP1wYFpFG15HbU6kQUfSro2XrYDr8JndgAAAIEAjs3g3C3c/UnF4ZaFhRpeCsaziaRajYoDJIC2eFZS2xSnWqsFMHxHXBvqOKoxkmTTAUrmfgsHrPPAbgaaMJu1bvUktf3x8r7tp9fp+A/tPfniriQyqawEwQzcy1tn1LL5qK9T/4GQhUQ0Gld1BL8eMtRQpWaSv+Bt1ggMBoJZNWw=", "DSA keys are not allowed"},
 		{"garbage", "ssh-ed25519 not-base64", "not a valid OpenSSH public key"},
 		{"two lines", authorizedKey(t, ed) + authorizedKey(t, ed), "single line"},
 	}

@@ -1,7 +1,6 @@
 package repos
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -80,12 +79,18 @@ const (
 	MsgNoManage   = "You are not allowed to manage this project."
 )
 
+// message is an error whose text is shown to people as it is (git prints
+// it), so it is written as a sentence.
+type message string
+
+func (m message) Error() string { return string(m) }
+
 // ErrNotFound means the caller may not know the repository exists: 404.
-var ErrNotFound = errors.New(MsgNotFound)
+var ErrNotFound error = message(MsgNotFound)
 
 // ErrUnauthenticated means an anonymous caller must sign in first: 401
 // with a challenge, so git asks for credentials.
-var ErrUnauthenticated = errors.New("HTTP Basic: Access denied. Authentication is required.")
+var ErrUnauthenticated error = message("HTTP Basic: Access denied. Authentication is required.")
 
 // ForbiddenError is a 403: the caller can see the repository but may not
 // do this. MissingScope names the token scope that would allow it.
