@@ -45,4 +45,3 @@ func BenchmarkAuthenticateToken(b *testing.B) {
 		})
 	}
 }
-

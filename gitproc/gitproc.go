@@ -100,6 +100,10 @@ func (r *Runner) Run(ctx context.Context, c Command) error {
 	cmd.Env = append(cmd.Env, c.Env...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A client that stops sending must not keep Wait (and the request)
+	// hanging once git has exited: exec copies a non-file Stdin in a
+	// goroutine that may sit in a network read.
+	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start git %s: %w", c.Service, err)
 	}

@@ -22,8 +22,8 @@ import (
 // outcome is what a door would answer.
 const (
 	allow      = "allow"
-	unauth     = "401"         // credentials needed or rejected
-	notFound   = "404"         // existence not disclosed
+	unauth     = "401"          // credentials needed or rejected
+	notFound   = "404"          // existence not disclosed
 	noDownload = "403:download" // "You are not allowed to download code from this project."
 	noPush     = "403:push"     // "You are not allowed to push code to this project."
 )

@@ -26,6 +26,8 @@ type Service struct {
 	db   *store.DB
 	root string
 	now  func() time.Time
+	// hooksDir holds gitgate's git hooks (set by InstallHooks, hook.go).
+	hooksDir string
 }
 
 // New returns a Service storing repositories under root.

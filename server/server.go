@@ -19,6 +19,7 @@ import (
 	"gitgate/auth"
 	"gitgate/metrics"
 	"gitgate/repos"
+	"gitgate/sshserver"
 	"gitgate/store"
 )
 
@@ -30,6 +31,8 @@ type Server struct {
 	Auth    *auth.Service
 	Repos   *repos.Service
 	Metrics *metrics.Metrics
+	git     *gitDoors         // shared by the Git doors (git.go)
+	ssh     *sshserver.Server // the Git-over-SSH door (ssh.go)
 
 	httpServer *http.Server
 	httpLn     net.Listener
@@ -92,7 +95,7 @@ func (s *Server) routes() http.Handler {
 			c.mount(s, mux)
 		}
 	}
-	return mux
+	return observe(mux, s.log, s.Metrics)
 }
 
 // component is one door's hooks into the server's life cycle. Each door's

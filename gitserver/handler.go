@@ -1,0 +1,462 @@
+// Package gitserver is Git's smart HTTP protocol for gitgate: it routes
+// /<namespace>/<project>[.git]/info/refs and the two RPC endpoints,
+// authenticates the caller, asks repos for the decision, and streams the
+// request and the response straight through git upload-pack/receive-pack.
+package gitserver
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"gitgate/auth"
+	"gitgate/gitproc"
+	"gitgate/metrics"
+	"gitgate/repos"
+	"gitgate/store"
+	"gitgate/throttle"
+)
+
+const transport = "http"
+
+// MsgAccessDenied is the one line git shows for a credential that was
+// presented and refused (SPEC §4).
+const MsgAccessDenied = "HTTP Basic: Access denied. If a password was provided for Git authentication, the password was incorrect or you're required to use a token instead of a password. If a token was provided, it was either incorrect, expired, or improperly scoped."
+
+// challenge makes git ask for (or retry with) credentials.
+const challenge = `Basic realm="gitgate"`
+
+// Handler serves Git over smart HTTP. Set the fields, then use it as an
+// http.Handler; it is safe for concurrent use.
+type Handler struct {
+	Auth    *auth.Service
+	Repos   *repos.Service
+	Runner  *gitproc.Runner
+	Metrics *metrics.Metrics // nil: not counted
+	Log     *slog.Logger     // nil: slog.Default()
+	// Throttle locks out addresses failing authentication; nil disables.
+	Throttle *throttle.Limiter
+	// TrustedProxies may set X-Forwarded-For.
+	TrustedProxies []netip.Prefix
+	// AfterPush, when set, is told the repository directory after every
+	// successful receive-pack (housekeeping). It must not block.
+	AfterPush func(repoDir string)
+	// Fallback, when set, serves every path that is not a Git route (the
+	// handler is mounted at "/"); nil answers 404.
+	Fallback http.Handler
+}
+
+// Endpoints of the smart HTTP protocol.
+const (
+	endpointInfoRefs    = "info/refs"
+	endpointUploadPack  = gitproc.UploadPack
+	endpointReceivePack = gitproc.ReceivePack
+)
+
+// ParseRoute splits a request path into the repository path
+// ("group/sub/project", without ".git") and the endpoint ("info/refs",
+// "git-upload-pack" or "git-receive-pack"). Anything else — dumb-HTTP
+// paths, invalid names, "..", empty segments — is not a route.
+func ParseRoute(path string) (repoPath, endpoint string, ok bool) {
+	if !strings.HasPrefix(path, "/") {
+		return "", "", false
+	}
+	for _, ep := range []string{endpointInfoRefs, endpointUploadPack, endpointReceivePack} {
+		rest, found := strings.CutSuffix(path, "/"+ep)
+		if !found {
+			continue
+		}
+		rest = strings.TrimPrefix(rest, "/")
+		if strings.HasSuffix(rest, "/") || strings.HasPrefix(rest, "/") {
+			return "", "", false
+		}
+		if strings.HasSuffix(strings.ToLower(rest), ".git") {
+			rest = rest[:len(rest)-len(".git")]
+		}
+		// SplitPath would strip another ".git"; a name ending in .git
+		// is invalid anyway.
+		if strings.HasSuffix(strings.ToLower(rest), ".git") {
+			return "", "", false
+		}
+		ns, name, err := repos.SplitPath(rest)
+		if err != nil {
+			return "", "", false
+		}
+		return ns + "/" + name, ep, true
+	}
+	return "", "", false
+}
+
+// request is one Git HTTP request being served.
+type request struct {
+	w                 http.ResponseWriter
+	r                 *http.Request
+	service           string
+	repo              string
+	p                 *auth.Principal
+	bytesIn, bytesOut int64
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.Fallback != nil {
+		if _, _, ok := ParseRoute(r.URL.Path); !ok {
+			h.Fallback.ServeHTTP(w, r)
+			return
+		}
+	}
+	rec := &statusRecorder{ResponseWriter: w}
+	start := time.Now()
+	req := &request{w: rec, r: r}
+	result := h.serve(req)
+	if h.Metrics != nil {
+		h.Metrics.HTTPRequests.WithLabelValues("git", strconv.Itoa(rec.status())).Inc()
+		if result != "" {
+			h.Metrics.GitOperations.WithLabelValues(transport, req.service, result).Inc()
+			h.Metrics.GitBytes.WithLabelValues(transport, "in").Add(float64(req.bytesIn))
+			h.Metrics.GitBytes.WithLabelValues(transport, "out").Add(float64(req.bytesOut))
+		}
+	}
+	h.log().LogAttrs(r.Context(), slog.LevelInfo, "git http request",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("service", req.service),
+		slog.String("user", req.p.Username()), slog.Int("status", rec.status()), slog.String("result", result),
+		slog.Int64("bytes_in", req.bytesIn), slog.Int64("bytes_out", req.bytesOut),
+		slog.Duration("duration", time.Since(start)))
+}
+
+func (h *Handler) log() *slog.Logger {
+	if h.Log != nil {
+		return h.Log
+	}
+	return slog.Default()
+}
+
+// serve answers one request and returns the operation result for the
+// metrics: "" when the request is not counted as a Git operation (bad
+// requests and successful advertisements, which are only the first half
+// of an operation), else ok, denied, error or client_gone.
+func (h *Handler) serve(q *request) string {
+	r := q.r
+	repoPath, endpoint, ok := ParseRoute(r.URL.Path)
+	if !ok {
+		plain(q.w, http.StatusNotFound, "Not found.", false)
+		return ""
+	}
+	q.repo = repoPath
+	switch endpoint {
+	case endpointInfoRefs:
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			q.w.Header().Set("Allow", "GET, HEAD")
+			plain(q.w, http.StatusMethodNotAllowed, "Method not allowed.", false)
+			return ""
+		}
+		q.service = r.URL.Query().Get("service")
+		if q.service == "" {
+			// A dumb-HTTP client: gitgate only speaks the smart protocol.
+			plain(q.w, http.StatusNotFound, "Only the smart HTTP protocol is supported; update your Git client.", false)
+			return ""
+		}
+		if q.service != gitproc.UploadPack && q.service != gitproc.ReceivePack {
+			plain(q.w, http.StatusBadRequest, "Unsupported service.", false)
+			q.service = ""
+			return ""
+		}
+	default:
+		if r.Method != http.MethodPost {
+			q.w.Header().Set("Allow", "POST")
+			plain(q.w, http.StatusMethodNotAllowed, "Method not allowed.", false)
+			return ""
+		}
+		q.service = endpoint
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-"+q.service+"-request" {
+			plain(q.w, http.StatusBadRequest, "Wrong content type: expected application/x-"+q.service+"-request.", false)
+			return ""
+		}
+	}
+
+	proj, denied := h.authorize(q)
+	if proj == nil {
+		return denied
+	}
+	dir := h.Repos.DiskPath(proj.ID)
+	if endpoint == endpointInfoRefs {
+		return h.advertise(q, proj, dir)
+	}
+	return h.rpc(q, proj, dir)
+}
+
+// authorize authenticates the caller and asks repos whether it may use
+// the service on the repository. On refusal it has answered and returns
+// a nil project and the metrics result.
+func (h *Handler) authorize(q *request) (*store.Project, string) {
+	r, ctx := q.r, q.r.Context()
+	addr := throttle.ClientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), h.TrustedProxies)
+	if h.Throttle != nil && h.Throttle.Banned(addr) {
+		if h.Metrics != nil {
+			h.Metrics.ThrottledRequests.WithLabelValues(transport).Inc()
+		}
+		plain(q.w, http.StatusForbidden, throttle.Message, false)
+		return nil, "denied"
+	}
+
+	cred, present, malformed := credential(r)
+	if malformed {
+		h.authAttempt("basic", "failure")
+		h.failed(addr)
+		plain(q.w, http.StatusUnauthorized, MsgAccessDenied, true)
+		return nil, "denied"
+	}
+	if present {
+		p, err := h.Auth.Authenticate(ctx, cred)
+		switch {
+		case errors.Is(err, auth.ErrInvalidCredential):
+			h.authAttempt(guessMethod(cred), "failure")
+			h.failed(addr)
+			h.log().Info("git http authentication failed", "reason", auth.RejectionReason(err), "addr", addr.String())
+			plain(q.w, http.StatusUnauthorized, MsgAccessDenied, true)
+			return nil, "denied"
+		case err != nil:
+			h.authAttempt(guessMethod(cred), "error")
+			h.infraError(q, "authenticate", err)
+			return nil, "error"
+		}
+		h.authAttempt(string(p.Method), "success")
+		if h.Throttle != nil {
+			h.Throttle.Success(addr)
+		}
+		q.p = p
+	}
+
+	action := repos.Read
+	if q.service == gitproc.ReceivePack {
+		action = repos.Write
+	}
+	proj, err := h.Repos.Find(ctx, q.repo)
+	if err == nil {
+		err = h.Repos.Authorize(ctx, q.p, proj, action)
+	}
+	var forbidden *repos.ForbiddenError
+	switch {
+	case err == nil:
+		return proj, ""
+	case errors.Is(err, repos.ErrNotFound) && q.p.IsAnonymous(), errors.Is(err, repos.ErrUnauthenticated):
+		// SPEC §11: an anonymous caller is asked for credentials
+		// whether the repository is private or missing.
+		plain(q.w, http.StatusUnauthorized, repos.ErrUnauthenticated.Error(), true)
+	case errors.Is(err, repos.ErrNotFound):
+		plain(q.w, http.StatusNotFound, repos.MsgNotFound, false)
+	case errors.As(err, &forbidden):
+		plain(q.w, http.StatusForbidden, forbidden.Msg, false)
+	default:
+		h.infraError(q, "authorize", err)
+		return nil, "error"
+	}
+	return nil, "denied"
+}
+
+func (h *Handler) failed(addr netip.Addr) {
+	if h.Throttle != nil {
+		h.Throttle.Failure(addr)
+	}
+}
+
+func (h *Handler) authAttempt(method, result string) {
+	if h.Metrics != nil {
+		h.Metrics.AuthAttempts.WithLabelValues(transport, method, result).Inc()
+	}
+}
+
+// guessMethod labels a failed attempt: whether a Basic password was meant
+// as a token cannot be known, so token-shaped secrets count as tokens.
+func guessMethod(c auth.Credential) string {
+	if c.Kind == auth.CredToken || auth.LooksLikeToken(c.Secret) {
+		return string(auth.MethodToken)
+	}
+	return string(auth.MethodPassword)
+}
+
+// credential reads the Authorization header. Basic with an empty user
+// and password (curl's http.emptyAuth) counts as no credential.
+func credential(r *http.Request) (c auth.Credential, present, malformed bool) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return c, false, false
+	}
+	scheme, rest, _ := strings.Cut(h, " ")
+	switch strings.ToLower(scheme) {
+	case "basic":
+		user, pass, ok := r.BasicAuth()
+		if !ok {
+			return c, false, true
+		}
+		if user == "" && pass == "" {
+			return c, false, false
+		}
+		return auth.Credential{Kind: auth.CredGitBasic, Username: user, Secret: pass}, true, false
+	case "bearer":
+		tok := strings.TrimSpace(rest)
+		if tok == "" {
+			return c, false, true
+		}
+		return auth.Credential{Kind: auth.CredToken, Secret: tok}, true, false
+	}
+	return c, false, true
+}
+
+// infraError answers a failure to decide who the caller is or what it
+// may do: 503, whatever the cause (store.ErrUnavailable, a closed pool, a
+// timeout), never 401 or 404 — a caller must not conclude its token was
+// revoked or its repository deleted, and may retry.
+func (h *Handler) infraError(q *request, doing string, err error) {
+	level := slog.LevelError
+	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+		level = slog.LevelWarn
+	}
+	h.log().Log(q.r.Context(), level, "git http request could not be decided", "doing", doing, "path", q.r.URL.Path, "err", err)
+	q.w.Header().Set("Retry-After", "5")
+	plain(q.w, http.StatusServiceUnavailable, "The service is temporarily unavailable. Try again later.", false)
+}
+
+// protocol is the client's Git-Protocol header when it is safe to pass on.
+func protocol(r *http.Request) string {
+	p := r.Header.Get("Git-Protocol")
+	if !gitproc.ValidProtocol(p) {
+		return ""
+	}
+	return p
+}
+
+func wantsV2(p string) bool {
+	for _, kv := range strings.Split(p, ":") {
+		if kv == "version=2" {
+			return true
+		}
+	}
+	return false
+}
+
+// advertise answers info/refs. The advertisement is small (one line per
+// ref) and buffered, so that a failing git is still a proper HTTP error
+// rather than a broken pkt-line stream.
+func (h *Handler) advertise(q *request, proj *store.Project, dir string) string {
+	proto := protocol(q.r)
+	var out, stderr bytes.Buffer
+	err := h.Runner.Run(q.r.Context(), gitproc.Command{
+		Service: q.service, RepoDir: dir, StatelessRPC: true, AdvertiseRefs: true,
+		Protocol: proto, Stdout: &out, Stderr: &limitedWriter{w: &stderr, n: 64 << 10},
+	})
+	if err != nil {
+		if q.r.Context().Err() != nil {
+			return "client_gone"
+		}
+		h.log().Error("git advertisement failed", "repo", proj.FullPath(), "err", err, "stderr", strings.TrimSpace(stderr.String()))
+		plain(q.w, http.StatusInternalServerError, "Internal server error.", false)
+		return "error"
+	}
+	hd := q.w.Header()
+	hd.Set("Content-Type", "application/x-"+q.service+"-advertisement")
+	noCache(hd)
+	q.w.WriteHeader(http.StatusOK)
+	if q.r.Method == http.MethodHead {
+		return ""
+	}
+	var prefix bytes.Buffer
+	// Protocol v2 starts with its capability advertisement; v0/v1 with
+	// the "# service=" line git's http-backend writes (push is always
+	// v0: git has no v2 receive-pack).
+	if !(q.service == gitproc.UploadPack && wantsV2(proto)) {
+		_ = gitproc.WritePkt(&prefix, "# service="+q.service+"\n")
+		_ = gitproc.WriteFlush(&prefix)
+	}
+	n1, _ := q.w.Write(prefix.Bytes())
+	n2, _ := q.w.Write(out.Bytes())
+	q.bytesOut += int64(n1 + n2)
+	return ""
+}
+
+// rpc runs one stateless RPC, streaming both ways.
+func (h *Handler) rpc(q *request, proj *store.Project, dir string) string {
+	r, ctx := q.r, q.r.Context()
+	start := time.Now()
+	defer func() {
+		if h.Metrics != nil {
+			h.Metrics.GitDuration.WithLabelValues(transport, q.service).Observe(time.Since(start).Seconds())
+		}
+	}()
+	cmd := gitproc.Command{Service: q.service, RepoDir: dir, StatelessRPC: true, Protocol: protocol(r)}
+	if q.service == gitproc.ReceivePack {
+		config, env, err := h.Repos.ReceiveHook(ctx, q.p, proj)
+		if err != nil {
+			h.infraError(q, "prepare receive hook", err)
+			return "error"
+		}
+		cmd.Config, cmd.Env = config, env
+	}
+	rc := http.NewResponseController(q.w)
+	// Let git write (progress, keep-alives) while the request body is
+	// still being read.
+	_ = rc.EnableFullDuplex()
+
+	var body io.Reader = &countingReader{r: r.Body, n: &q.bytesIn}
+	if strings.EqualFold(strings.TrimSpace(r.Header.Get("Content-Encoding")), "gzip") {
+		gz, err := gzip.NewReader(body)
+		if err != nil {
+			plain(q.w, http.StatusBadRequest, "Bad gzip request body.", false)
+			return "error"
+		}
+		defer gz.Close()
+		body = gz
+	}
+	out := &responseStream{w: q.w, rc: rc, n: &q.bytesOut, contentType: "application/x-" + q.service + "-result"}
+	var stderr bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = body, out, &limitedWriter{w: &stderr, n: 64 << 10}
+	err := h.Runner.Run(ctx, cmd)
+	switch {
+	case ctx.Err() != nil:
+		return "client_gone"
+	case err != nil:
+		h.log().Error("git rpc failed", "service", q.service, "repo", proj.FullPath(), "err", err,
+			"stderr", strings.TrimSpace(stderr.String()))
+		if !out.started {
+			plain(q.w, http.StatusInternalServerError, "Internal server error.", false)
+		}
+		return "error"
+	}
+	if !out.started {
+		// git said nothing (an empty request): still a valid answer.
+		out.start()
+	}
+	if q.service == gitproc.ReceivePack && h.AfterPush != nil {
+		h.AfterPush(dir)
+	}
+	return "ok"
+}
+
+// plain writes a one-line text/plain answer git shows to the person.
+func plain(w http.ResponseWriter, code int, msg string, askCredentials bool) {
+	hd := w.Header()
+	hd.Set("Content-Type", "text/plain; charset=utf-8")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	noCache(hd)
+	if askCredentials {
+		hd.Set("WWW-Authenticate", challenge)
+	}
+	w.WriteHeader(code)
+	fmt.Fprintln(w, msg)
+}
+
+func noCache(h http.Header) {
+	h.Set("Expires", "Fri, 01 Jan 1980 00:00:00 GMT")
+	h.Set("Pragma", "no-cache")
+	h.Set("Cache-Control", "no-cache, max-age=0, must-revalidate")
+}

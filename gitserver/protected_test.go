@@ -1,0 +1,92 @@
+package gitserver_test
+
+import (
+	"strings"
+	"testing"
+
+	"gitgate/repos"
+	"gitgate/store"
+)
+
+func TestProtectedBranchRefusedPerRefWhileOtherRefsLand(t *testing.T) {
+	for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
+		t.Run(string(d), func(t *testing.T) {
+			f := newFixture(t, d, nil)
+			before := f.remoteRefs(t, "grp/private")["refs/heads/main"]
+			dir, r := f.clone(t, f.url("developer", "grp/private"))
+			if r.Err != nil {
+				t.Fatalf("clone: %v\n%s", r.Err, r.Stderr)
+			}
+			f.commit(t, dir, "dev.txt", "developer change")
+			r = f.Git(dir, "push", "origin", "main", "main:topic")
+			if r.Err == nil {
+				t.Fatal("push to protected main by a developer succeeded")
+			}
+			const want = "! [remote rejected] main -> main (protected branch main: only maintainers may push)"
+			if !strings.Contains(r.Stderr, want) {
+				t.Errorf("git push shows:\n%s\nwant the line %q", r.Stderr, want)
+			}
+			head := strings.TrimSpace(f.MustGit(dir, "rev-parse", "HEAD"))
+			refs := f.remoteRefs(t, "grp/private")
+			if refs["refs/heads/topic"] != head {
+				t.Errorf("topic = %q, want %s: the unprotected ref of the same push must land", refs["refs/heads/topic"], head)
+			}
+			if refs["refs/heads/main"] != before {
+				t.Errorf("main moved to %s despite the refusal", refs["refs/heads/main"])
+			}
+		})
+	}
+}
+
+func TestNobodyForcePushesOrDeletesAProtectedBranch(t *testing.T) {
+	f := newFixture(t, store.SQLite, nil)
+	for _, who := range []string{"maintainer", "boss"} {
+		t.Run(who, func(t *testing.T) {
+			dir, r := f.clone(t, f.url(who, "grp/internal"))
+			if r.Err != nil {
+				t.Fatalf("clone: %v\n%s", r.Err, r.Stderr)
+			}
+			f.commit(t, dir, who+".txt", "fast-forward")
+			f.MustGit(dir, "push", "-q", "origin", "main") // maintainers push
+			f.MustGit(dir, "commit", "-q", "--amend", "-m", "rewritten")
+			r = f.Git(dir, "push", "--force", "origin", "main")
+			if want := "! [remote rejected] main -> main (protected branch main cannot be force-pushed)"; r.Err == nil || !strings.Contains(r.Stderr, want) {
+				t.Errorf("force-push: err=%v, stderr:\n%s\nwant the line %q", r.Err, r.Stderr, want)
+			}
+			r = f.Git(dir, "push", "origin", "--delete", "main")
+			if want := "! [remote rejected] main (protected branch main cannot be deleted)"; r.Err == nil || !strings.Contains(r.Stderr, want) {
+				t.Errorf("delete: err=%v, stderr:\n%s\nwant the line %q", r.Err, r.Stderr, want)
+			}
+		})
+	}
+}
+
+func TestForcePushToAnUnprotectedBranch(t *testing.T) {
+	f := newFixture(t, store.SQLite, nil)
+	dir, r := f.clone(t, f.url("developer", "grp/private"))
+	if r.Err != nil {
+		t.Fatalf("clone: %v\n%s", r.Err, r.Stderr)
+	}
+	f.MustGit(dir, "checkout", "-q", "-b", "topic")
+	f.commit(t, dir, "a.txt", "a")
+	f.MustGit(dir, "push", "-q", "origin", "topic")
+	f.MustGit(dir, "commit", "-q", "--amend", "-m", "rewritten")
+	f.MustGit(dir, "push", "-q", "--force", "origin", "topic")
+	head := strings.TrimSpace(f.MustGit(dir, "rev-parse", "HEAD"))
+	if got := f.remoteRefs(t, "grp/private")["refs/heads/topic"]; got != head {
+		t.Fatalf("topic = %s after force-push, want %s", got, head)
+	}
+}
+
+func TestDeveloperCreatesTheDefaultBranchOfAnEmptyRepository(t *testing.T) {
+	f := newFixture(t, store.SQLite, nil)
+	f.Project("grp/empty", repos.Private)
+	wt := f.WorkTree()
+	f.MustGit(wt, "push", "-q", f.url("developer", "grp/empty"), "main")
+	// The second push to main is an ordinary protected-branch push.
+	f.commit(t, wt, "b.txt", "b")
+	r := f.Git(wt, "push", f.url("developer", "grp/empty"), "main")
+	if want := "(protected branch main: only maintainers may push)"; r.Err == nil || !strings.Contains(r.Stderr, want) {
+		t.Fatalf("second push: err=%v, stderr:\n%s\nwant %q", r.Err, r.Stderr, want)
+	}
+}

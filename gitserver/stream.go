@@ -1,0 +1,100 @@
+package gitserver
+
+import (
+	"io"
+	"net/http"
+)
+
+// countingReader counts the bytes read from the client's request body
+// (as sent on the wire, before any gunzip).
+type countingReader struct {
+	r io.Reader
+	n *int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	*c.n += int64(n)
+	return n, err
+}
+
+// responseStream is git's stdout: the response headers go out with the
+// first byte (so a git that fails before saying anything can still be
+// answered with an error status), and every write is flushed at once, so
+// progress and pack data reach the client as git produces them.
+type responseStream struct {
+	w           http.ResponseWriter
+	rc          *http.ResponseController
+	n           *int64
+	contentType string
+	started     bool
+}
+
+func (s *responseStream) start() {
+	s.started = true
+	h := s.w.Header()
+	h.Set("Content-Type", s.contentType)
+	noCache(h)
+	s.w.WriteHeader(http.StatusOK)
+}
+
+func (s *responseStream) Write(p []byte) (int, error) {
+	if !s.started {
+		s.start()
+	}
+	n, err := s.w.Write(p)
+	*s.n += int64(n)
+	if err != nil {
+		return n, err
+	}
+	if err := s.rc.Flush(); err != nil {
+		return n, err
+	}
+	return n, nil
+}
+
+// limitedWriter keeps at most n bytes of git's stderr for the log and
+// discards the rest, so a chatty git cannot grow memory.
+type limitedWriter struct {
+	w io.Writer
+	n int
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	if l.n > 0 {
+		k := min(len(p), l.n)
+		_, _ = l.w.Write(p[:k])
+		l.n -= k
+	}
+	return len(p), nil
+}
+
+// statusRecorder remembers the status code for metrics and logs;
+// Unwrap lets http.ResponseController reach the real writer's Flush.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.code == 0 {
+		s.code = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(p []byte) (int, error) {
+	if s.code == 0 {
+		s.code = http.StatusOK
+	}
+	return s.ResponseWriter.Write(p)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (s *statusRecorder) status() int {
+	if s.code == 0 {
+		return http.StatusOK
+	}
+	return s.code
+}

@@ -1,0 +1,238 @@
+// Package housekeeping keeps pushed repositories fast to serve: after
+// pushes it repacks (geometrically, with a multi-pack-index bitmap),
+// writes the commit-graph and packs refs, in the background, debounced,
+// one job at a time per repository, never in a push's way.
+//
+// Why these jobs: every push lands as its own pack (receive.unpackLimit=1,
+// see docs/repositories.md), so without repacking a busy repository ends
+// up with thousands of packs and every fetch pays for searching them.
+// "git repack --geometric=2" keeps the pack count logarithmic while
+// rewriting little, and the MIDX bitmap lets upload-pack count objects
+// without walking history. The commit-graph speeds up every walk
+// (negotiation, merge-base in the protected-branch hook). Once a week a
+// full repack moves unreachable objects into a cruft pack that expires
+// after two weeks, so force-pushed-away objects do not pile up forever
+// while an in-flight push's objects are never deleted under it.
+package housekeeping
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Defaults of Config.
+const (
+	DefaultDelay       = 30 * time.Second
+	DefaultConcurrency = 2
+	DefaultFullEvery   = 7 * 24 * time.Hour
+)
+
+// fullStamp is the file whose modification time records the last full
+// repack of a repository.
+const fullStamp = "gitgate-full-repack"
+
+// Config tunes a Scheduler.
+type Config struct {
+	// Delay is how long after a push a repository's job starts; pushes
+	// in the meantime share the job.
+	Delay time.Duration
+	// Concurrency bounds jobs running at once across repositories.
+	Concurrency int
+	// FullEvery is how often a repository gets a full (cruft) repack.
+	FullEvery time.Duration
+	// GitBin is the git executable ("git" when empty).
+	GitBin string
+	Log    *slog.Logger
+	// Done, when set, is called after each job (tests wait on it).
+	Done func(repoDir string, err error)
+}
+
+// Scheduler runs housekeeping jobs. The zero value is not usable; call New.
+type Scheduler struct {
+	cfg    Config
+	ctx    context.Context
+	cancel context.CancelFunc
+	sem    chan struct{}
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	stopped bool
+	repos   map[string]*repoState
+}
+
+type repoState struct {
+	timer   *time.Timer
+	running bool
+	// again records a push during a running job: its objects may not be
+	// in that job's repack, so another run follows.
+	again bool
+}
+
+// New returns a running Scheduler.
+func New(cfg Config) *Scheduler {
+	if cfg.Delay <= 0 {
+		cfg.Delay = DefaultDelay
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = DefaultConcurrency
+	}
+	if cfg.FullEvery <= 0 {
+		cfg.FullEvery = DefaultFullEvery
+	}
+	if cfg.GitBin == "" {
+		cfg.GitBin = "git"
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Scheduler{cfg: cfg, ctx: ctx, cancel: cancel, sem: make(chan struct{}, cfg.Concurrency), repos: map[string]*repoState{}}
+}
+
+// Pushed tells the scheduler repoDir received a push. It never blocks.
+func (s *Scheduler) Pushed(repoDir string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return
+	}
+	st, ok := s.repos[repoDir]
+	if !ok {
+		st = &repoState{}
+		s.repos[repoDir] = st
+	}
+	switch {
+	case st.running:
+		st.again = true
+	case st.timer == nil:
+		s.wg.Add(1)
+		st.timer = time.AfterFunc(s.cfg.Delay, func() { s.run(repoDir) })
+	}
+}
+
+func (s *Scheduler) run(repoDir string) {
+	defer s.wg.Done()
+	s.mu.Lock()
+	st := s.repos[repoDir]
+	if s.stopped || st == nil {
+		s.mu.Unlock()
+		return
+	}
+	st.timer, st.running = nil, true
+	s.mu.Unlock()
+
+	var err error
+	select {
+	case s.sem <- struct{}{}:
+		err = s.housekeep(s.ctx, repoDir)
+		<-s.sem
+	case <-s.ctx.Done():
+		err = s.ctx.Err()
+	}
+	if err != nil && s.ctx.Err() == nil {
+		s.cfg.Log.Warn("repository housekeeping failed", "repo", repoDir, "err", err)
+	}
+	if s.cfg.Done != nil {
+		s.cfg.Done(repoDir, err)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st.running = false
+	switch {
+	case s.stopped:
+	case st.again:
+		st.again = false
+		s.wg.Add(1)
+		st.timer = time.AfterFunc(s.cfg.Delay, func() { s.run(repoDir) })
+	default:
+		// Forget idle repositories: memory follows activity.
+		delete(s.repos, repoDir)
+	}
+}
+
+// housekeep is one job on one repository.
+func (s *Scheduler) housekeep(ctx context.Context, dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, "objects")); err != nil {
+		// Deleted since the push: nothing to do.
+		return nil
+	}
+	full := false
+	if fi, err := os.Stat(filepath.Join(dir, fullStamp)); err != nil || time.Since(fi.ModTime()) >= s.cfg.FullEvery {
+		full = true
+	}
+	repack := []string{"repack", "-q", "-d", "-b", "--write-midx", "--geometric=2"}
+	if full {
+		repack = []string{"repack", "-q", "-d", "-b", "--write-midx", "--cruft", "--cruft-expiration=2.weeks.ago"}
+	}
+	steps := [][]string{
+		repack,
+		{"commit-graph", "write", "--reachable", "--split", "--changed-paths"},
+		{"pack-refs", "--all", "--prune"},
+	}
+	for _, args := range steps {
+		if err := s.git(ctx, dir, args...); err != nil {
+			return err
+		}
+	}
+	if full {
+		if err := os.WriteFile(filepath.Join(dir, fullStamp), nil, 0o640); err != nil {
+			return fmt.Errorf("record full repack: %w", err)
+		}
+		now := time.Now()
+		_ = os.Chtimes(filepath.Join(dir, fullStamp), now, now)
+	}
+	return nil
+}
+
+func (s *Scheduler) git(ctx context.Context, dir string, args ...string) error {
+	cmd := exec.CommandContext(ctx, s.cfg.GitBin, args...)
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "GIT_CONFIG_NOSYSTEM=1", "LANG=C", "GIT_DIR=" + dir}
+	// Its own process group, so a stop kills repack's children too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("git %s in %s: %v: %s", strings.Join(args, " "), dir, err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+// Stop cancels pending jobs, kills running ones (git's repack and
+// commit-graph writes are atomic renames, so an interrupted job leaves the
+// repository as it was) and waits for them, bounded by ctx.
+func (s *Scheduler) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	s.stopped = true
+	for _, st := range s.repos {
+		if st.timer != nil && st.timer.Stop() {
+			s.wg.Done()
+			st.timer = nil
+		}
+	}
+	s.mu.Unlock()
+	s.cancel()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return errors.Join(errors.New("housekeeping did not stop in time"), ctx.Err())
+	}
+}

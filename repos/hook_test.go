@@ -1,0 +1,166 @@
+package repos
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"gitgate/gitproc"
+)
+
+// hookRepo makes a bare repository with main at c1 and returns it with
+// c1, a fast-forward c2 and an unrelated c3.
+func hookRepo(t *testing.T) (dir, c1, c2, c3 string) {
+	t.Helper()
+	root := t.TempDir()
+	dir = filepath.Join(root, "r.git")
+	if err := InitBare(context.Background(), dir, "main"); err != nil {
+		t.Fatal(err)
+	}
+	git := func(args ...string) string {
+		cmd := exec.Command("git", append([]string{"--git-dir=" + dir}, args...)...)
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=a", "GIT_AUTHOR_EMAIL=a@b", "GIT_COMMITTER_NAME=a", "GIT_COMMITTER_EMAIL=a@b")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("git %v: %v", args, err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	tree := git("mktree")
+	c1 = git("commit-tree", tree, "-m", "1")
+	c2 = git("commit-tree", tree, "-p", c1, "-m", "2")
+	c3 = git("commit-tree", tree, "-m", "3")
+	return dir, c1, c2, c3
+}
+
+func runProcReceive(t *testing.T, dir string, hp hookParams, cmds ...string) (statuses []string) {
+	t.Helper()
+	var in bytes.Buffer
+	gitproc.WritePkt(&in, "version=1\x00atomic push-options\n")
+	gitproc.WriteFlush(&in)
+	for _, c := range cmds {
+		gitproc.WritePkt(&in, c+"\n")
+	}
+	gitproc.WriteFlush(&in)
+	var out bytes.Buffer
+	w := bufio.NewWriter(&out)
+	if err := procReceive(context.Background(), bufio.NewReader(&in), w, hp, gitRefStore{dir: dir}); err != nil {
+		t.Fatalf("proc-receive: %v", err)
+	}
+	r := bufio.NewReader(&out)
+	if v, err := gitproc.ReadPkt(r); err != nil || string(v) != "version=1\n" {
+		t.Fatalf("version answer %q %v", v, err)
+	}
+	if _, err := gitproc.ReadPkt(r); err != gitproc.ErrFlush {
+		t.Fatalf("no flush after version: %v", err)
+	}
+	for {
+		line, err := gitproc.ReadPkt(r)
+		if err == gitproc.ErrFlush {
+			return statuses
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		statuses = append(statuses, strings.TrimSpace(string(line)))
+	}
+}
+
+func refValue(t *testing.T, dir, ref string) string {
+	out, _ := exec.Command("git", "--git-dir="+dir, "rev-parse", "--verify", "-q", ref).Output()
+	return strings.TrimSpace(string(out))
+}
+
+func TestProcReceiveAppliesProtectedBranchRules(t *testing.T) {
+	rules := `[{"name":"main","push_access_level":40}]`
+	tests := []struct {
+		name    string
+		level   AccessLevel
+		setup   func(dir, c1 string)
+		cmd     func(c1, c2, c3 string) string
+		want    string // status prefix
+		wantRef func(c1, c2, c3 string) string
+	}{
+		{"developer creates main in an empty repository", Developer, nil,
+			func(c1, c2, c3 string) string { return ZeroID + " " + c1 + " refs/heads/main" },
+			"ok refs/heads/main", func(c1, _, _ string) string { return c1 }},
+		{"developer may not move main", Developer, setMain,
+			func(c1, c2, c3 string) string { return c1 + " " + c2 + " refs/heads/main" },
+			"ng refs/heads/main protected branch main: only maintainers may push", func(c1, _, _ string) string { return c1 }},
+		{"maintainer fast-forwards main", Maintainer, setMain,
+			func(c1, c2, c3 string) string { return c1 + " " + c2 + " refs/heads/main" },
+			"ok refs/heads/main", func(_, c2, _ string) string { return c2 }},
+		{"maintainer may not force-push main", Maintainer, setMain,
+			func(c1, c2, c3 string) string { return c1 + " " + c3 + " refs/heads/main" },
+			"ng refs/heads/main protected branch main cannot be force-pushed", func(c1, _, _ string) string { return c1 }},
+		{"admin may not delete main", Admin, setMain,
+			func(c1, c2, c3 string) string { return c1 + " " + ZeroID + " refs/heads/main" },
+			"ng refs/heads/main protected branch main cannot be deleted", func(c1, _, _ string) string { return c1 }},
+		{"a stale old value is refused by update-ref", Maintainer, setMain,
+			func(c1, c2, c3 string) string { return c3 + " " + c2 + " refs/heads/main" },
+			"ng refs/heads/main ", func(c1, _, _ string) string { return c1 }},
+		{"unprotected ref below a protected name lands", Developer, nil,
+			func(c1, c2, c3 string) string { return ZeroID + " " + c3 + " refs/heads/main-not/x" },
+			"ok refs/heads/main-not/x", func(c1, _, _ string) string { return "" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, c1, c2, c3 := hookRepo(t)
+			if tt.setup != nil {
+				tt.setup(dir, c1)
+			}
+			st := runProcReceive(t, dir, hookParams{level: itoa(tt.level), defaultBranch: "main", rules: rules}, tt.cmd(c1, c2, c3))
+			if len(st) != 1 || !strings.HasPrefix(st[0], tt.want) {
+				t.Fatalf("statuses %q, want %q…", st, tt.want)
+			}
+			if want := tt.wantRef(c1, c2, c3); want != "" {
+				if got := refValue(t, dir, "refs/heads/main"); got != want {
+					t.Fatalf("main = %q, want %q", got, want)
+				}
+			}
+		})
+	}
+}
+
+func setMain(dir, c1 string) {
+	exec.Command("git", "--git-dir="+dir, "update-ref", "refs/heads/main", c1).Run()
+}
+
+func itoa(l AccessLevel) string { return strconv.Itoa(int(l)) }
+
+func TestRunHookDoesNothingWithoutTheVariable(t *testing.T) {
+	t.Setenv(HookEnv, "")
+	if ran, _ := RunHook(context.Background(), strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{}); ran {
+		t.Fatal("RunHook ran without GITGATE_HOOK")
+	}
+	t.Setenv(HookEnv, "no-such-hook")
+	var stderr bytes.Buffer
+	if ran, code := RunHook(context.Background(), strings.NewReader(""), &bytes.Buffer{}, &stderr); !ran || code == 0 {
+		t.Fatalf("unknown hook: ran=%v code=%d", ran, code)
+	}
+}
+
+func TestInstallHooksWritesAnExecutableScript(t *testing.T) {
+	s := &Service{}
+	dir := t.TempDir()
+	if err := s.InstallHooks(dir, "/opt/it's here/gitgate"); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, HookProcReceive))
+	if err != nil || fi.Mode().Perm()&0o100 == 0 {
+		t.Fatalf("hook script: %v %v", fi, err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, HookProcReceive))
+	if !strings.Contains(string(b), `GITGATE_HOOK=proc-receive exec '/opt/it'\''s here/gitgate'`) {
+		t.Fatalf("script:\n%s", b)
+	}
+	if s.hooksDir != dir {
+		t.Fatalf("hooksDir %q", s.hooksDir)
+	}
+}

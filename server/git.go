@@ -1,0 +1,94 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"gitgate/gitproc"
+	"gitgate/gitserver"
+	"gitgate/housekeeping"
+	"gitgate/throttle"
+)
+
+// The Git-over-HTTP door: mounted at "/" (the API lives under /api/v4/
+// and the server's own pages under /-/, both more specific patterns), with
+// the pieces every Git door shares.
+func init() {
+	components = append(components, component{
+		name:     "git-http",
+		mount:    mountGitHTTP,
+		start:    startGitHTTP,
+		shutdown: stopGitHTTP,
+	})
+}
+
+// gitDoors is what the Git doors (HTTP and SSH) share: one process
+// runner, one failed-authentication lockout (failures count across
+// doors), one housekeeping scheduler, and gitgate's git hooks.
+type gitDoors struct {
+	Runner       *gitproc.Runner
+	Throttle     *throttle.Limiter
+	Housekeeping *housekeeping.Scheduler
+	// err is a configuration or hook installation failure, reported by
+	// Start (mount cannot fail).
+	err error
+}
+
+// gitShared builds the shared Git pieces on first use. Components mount
+// and start one after another on one goroutine, so no lock is needed.
+func (s *Server) gitShared() *gitDoors {
+	if s.git != nil {
+		return s.git
+	}
+	g := &gitDoors{Runner: &gitproc.Runner{Metrics: s.Metrics}}
+	s.git = g
+	allow, err := throttle.ParsePrefixes(s.cfg.AuthLockoutAllowList)
+	if err != nil {
+		g.err = fmt.Errorf("GITGATE_AUTH_LOCKOUT_ALLOWLIST: %w", err)
+	}
+	g.Throttle = throttle.New(throttle.Config{
+		MaxFailures: s.cfg.AuthLockoutFailures,
+		Window:      s.cfg.AuthLockoutWindow,
+		BanDuration: s.cfg.AuthLockoutDuration,
+		AllowList:   allow,
+		Now:         s.cfg.Now,
+	})
+	g.Housekeeping = housekeeping.New(housekeeping.Config{Delay: s.cfg.HousekeepingDelay, Log: s.log})
+	// git runs the hooks as the gitgate binary itself (or, in tests, the
+	// test binary, whose TestMain calls repos.RunHook).
+	exe, err := os.Executable()
+	if err == nil {
+		err = s.Repos.InstallHooks(filepath.Join(s.cfg.DataDir, "hooks"), exe)
+	}
+	if err != nil && g.err == nil {
+		g.err = fmt.Errorf("install git hooks: %w", err)
+	}
+	return g
+}
+
+func mountGitHTTP(s *Server, mux *http.ServeMux) {
+	g := s.gitShared()
+	proxies, err := throttle.ParsePrefixes(s.cfg.TrustedProxies)
+	if err != nil && g.err == nil {
+		g.err = fmt.Errorf("GITGATE_TRUSTED_PROXIES: %w", err)
+	}
+	mux.Handle("/", &gitserver.Handler{
+		Auth:           s.Auth,
+		Repos:          s.Repos,
+		Runner:         g.Runner,
+		Metrics:        s.Metrics,
+		Log:            s.log,
+		Throttle:       g.Throttle,
+		TrustedProxies: proxies,
+		AfterPush:      g.Housekeeping.Pushed,
+	})
+}
+
+func startGitHTTP(s *Server) error { return s.gitShared().err }
+
+func stopGitHTTP(s *Server, ctx context.Context) error {
+	return s.gitShared().Housekeeping.Stop(ctx)
+}

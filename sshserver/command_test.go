@@ -1,0 +1,143 @@
+package sshserver
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"gitgate/gitproc"
+	"gitgate/repos"
+)
+
+func TestParseCommandAcceptsWhatGitClientsSend(t *testing.T) {
+	cases := []struct {
+		raw  string
+		want Command
+	}{
+		{"", Command{Verb: VerbWelcome}},
+		{"git-upload-pack 'alice/proj.git'", Command{Verb: gitproc.UploadPack, Path: "alice/proj"}},
+		{"git-upload-pack '/alice/proj.git'", Command{Verb: gitproc.UploadPack, Path: "alice/proj"}},
+		{"git-receive-pack 'alice/proj'", Command{Verb: gitproc.ReceivePack, Path: "alice/proj"}},
+		{"git-upload-archive 'group/sub/proj.git'", Command{Verb: gitproc.UploadArchive, Path: "group/sub/proj"}},
+		{"git upload-pack 'alice/proj.git'", Command{Verb: gitproc.UploadPack, Path: "alice/proj"}},
+		{"git receive-pack '/alice/proj.git'", Command{Verb: gitproc.ReceivePack, Path: "alice/proj"}},
+		{`git-upload-pack "alice/proj.git"`, Command{Verb: gitproc.UploadPack, Path: "alice/proj"}},
+		{"git-upload-pack '~/alice/proj.git'", Command{Verb: gitproc.UploadPack, Path: "alice/proj"}},
+		{"git-upload-pack '~alice/proj.git'", Command{Verb: gitproc.UploadPack, Path: "alice/proj"}},
+		{"git-upload-pack 'alice/proj.git/'", Command{Verb: gitproc.UploadPack, Path: "alice/proj"}},
+		{"personal_access_token ci api,read_repository 30", Command{Verb: VerbPersonalAccessToken, Args: []string{"ci", "api,read_repository", "30"}}},
+		{"personal_access_token 'my token' read_repository", Command{Verb: VerbPersonalAccessToken, Args: []string{"my token", "read_repository"}}},
+		{"personal_access_token", Command{Verb: VerbPersonalAccessToken, Args: nil}},
+	}
+	for _, c := range cases {
+		got, err := ParseCommand(c.raw)
+		if err != nil {
+			t.Errorf("ParseCommand(%q): %v", c.raw, err)
+			continue
+		}
+		if got.Verb != c.want.Verb || got.Path != c.want.Path || !slices.Equal(got.Args, c.want.Args) {
+			t.Errorf("ParseCommand(%q) = %+v, want %+v", c.raw, got, c.want)
+		}
+	}
+}
+
+func TestParseCommandRefusesTricksAndUnknownCommands(t *testing.T) {
+	cases := []string{
+		"git-upload-pack '../../etc'",
+		"git-upload-pack 'alice/../../etc'",
+		"git-upload-pack '//alice/proj'",
+		"git-upload-pack 'alice//proj'",
+		"git-upload-pack 'proj'",
+		"git-upload-pack '~'",
+		"git-upload-pack alice/proj",                       // unquoted path
+		"git-upload-pack 'alice/proj' 'bob/proj'",          // extra argument
+		"git-upload-pack 'alice/proj' --upload-pack=touch", // extra option
+		"git-upload-pack",
+		"git-upload-pack 'alice/proj'; rm -rf /",
+		"git-upload-pack 'alice/proj' && id",
+		"git-upload-pack 'alice/proj' | cat",
+		"git-upload-pack `id`",
+		"git-upload-pack '`id`/proj'",
+		"git-upload-pack $(id)",
+		"git-upload-pack '$(id)/proj'",
+		`git-upload-pack "$(id)/proj"`,
+		`git-upload-pack "alice/proj\"`,
+		`git-upload-pack 'alice/proj'\''x'`,
+		"git-upload-pack 'alice/proj",
+		"git-upload-pack 'alice/proj'x",
+		"git-upload-pack 'alice/proj\n'",
+		"git-upload-pack 'alice/proj'\nid",
+		"git-upload-pack\t'alice/proj'",
+		"git-upload-pack 'alice/pr\x00oj'",
+		"git 'upload-pack' 'alice/proj'",
+		"git upload-pack",
+		"git",
+		"git-http-backend 'alice/proj'",
+		"git-lfs-authenticate 'alice/proj' download",
+		"sh -c id",
+		"'git-upload-pack' 'alice/proj'",
+		"rm -rf /",
+		"ls > /tmp/x",
+		"echo *",
+		strings.Repeat("a", maxCommandLength+1),
+		"git-upload-pack '\xff/proj'",
+	}
+	for _, raw := range cases {
+		if got, err := ParseCommand(raw); err == nil {
+			t.Errorf("ParseCommand(%q) = %+v, want an error", raw, got)
+		} else if msg := userMessage(err); msg == "" || strings.ContainsAny(msg, "\r\n") {
+			t.Errorf("ParseCommand(%q): message %q is not one line", raw, msg)
+		}
+	}
+}
+
+// safePath is everything a parsed repository path may contain.
+var safePath = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\-]*)+$`)
+
+func FuzzParseCommand(f *testing.F) {
+	for _, seed := range []string{
+		"", "git-upload-pack 'alice/proj.git'", "git receive-pack '/g/s/p'", "git-upload-archive \"a/b\"",
+		"personal_access_token n api 3", "git-upload-pack '../../etc'", "git-upload-pack 'a/b'; rm -rf /",
+		"git-upload-pack `id`", "git-upload-pack $(id)", "git-upload-pack '~u/p'", "git-upload-pack 'a/b' 'c/d'",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		cmd, err := ParseCommand(raw)
+		if err != nil {
+			if msg := userMessage(err); msg == "" || strings.ContainsAny(msg, "\r\n") {
+				t.Fatalf("ParseCommand(%q): message %q is not one line", raw, msg)
+			}
+			return
+		}
+		switch {
+		case cmd.Verb == VerbWelcome:
+			if strings.Trim(raw, " ") != "" {
+				t.Fatalf("ParseCommand(%q) is a welcome", raw)
+			}
+		case gitproc.ValidService(cmd.Verb):
+			if !safePath.MatchString(cmd.Path) || strings.Contains(cmd.Path, "..") || strings.HasSuffix(cmd.Path, ".git") {
+				t.Fatalf("ParseCommand(%q) path %q is not a safe repository path", raw, cmd.Path)
+			}
+			if _, _, err := repos.SplitPath(cmd.Path); err != nil {
+				t.Fatalf("ParseCommand(%q) path %q: %v", raw, cmd.Path, err)
+			}
+			if cmd.Args != nil {
+				t.Fatalf("ParseCommand(%q) git command with args %q", raw, cmd.Args)
+			}
+		case cmd.Verb == VerbPersonalAccessToken:
+			for _, a := range cmd.Args {
+				if strings.IndexFunc(a, isControl) >= 0 {
+					t.Fatalf("ParseCommand(%q) arg %q has control characters", raw, a)
+				}
+			}
+		default:
+			t.Fatalf("ParseCommand(%q) gave unknown verb %q", raw, cmd.Verb)
+		}
+		// Outside quotes, nothing a shell would act on gets through.
+		if strings.ContainsAny(raw, "\\`;|&<>\n\r\t\x00") && !strings.ContainsAny(raw, "'\"") {
+			t.Fatalf("ParseCommand(%q) accepted shell metacharacters", raw)
+		}
+	})
+}

@@ -1,0 +1,264 @@
+package sshserver
+
+import (
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/gliderlabs/ssh"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// connStateKey finds a connection's state in its gliderlabs context.
+type connStateKey struct{}
+
+// connState is what the door tracks per connection: limits, timers and
+// whether authentication succeeded. It never holds the identity: that
+// lives in the Permissions x/crypto returns for the successful method.
+type connState struct {
+	srv  *Server
+	conn net.Conn
+	addr netip.Addr
+	ctx  ssh.Context
+
+	authOnce sync.Once
+	authed   chan struct{}
+
+	mu       sync.Mutex
+	sessions int
+	idle     *time.Timer
+	closed   bool
+	// keyRejected and failureCounted decide whether a connection that
+	// never authenticates counts once against the lockout (see end).
+	keyRejected    bool
+	failureCounted bool
+}
+
+// noDeadlineConn hides SetDeadline from gliderlabs, which clears the
+// deadline on every read and write when it has no idle timeout of its
+// own; the door's timers (login, idle, keepalive) close the connection
+// instead, so a long clone is never cut by a deadline.
+type noDeadlineConn struct{ net.Conn }
+
+func (noDeadlineConn) SetDeadline(time.Time) error      { return nil }
+func (noDeadlineConn) SetReadDeadline(time.Time) error  { return nil }
+func (noDeadlineConn) SetWriteDeadline(time.Time) error { return nil }
+
+// acceptConn admits a new TCP connection (gliderlabs ConnCallback):
+// nil refuses it, before any handshake work is spent on it.
+func (s *Server) acceptConn(ctx ssh.Context, conn net.Conn) net.Conn {
+	addr := remoteAddr(conn.RemoteAddr())
+	s.mu.Lock()
+	switch {
+	case s.draining:
+		s.mu.Unlock()
+		return nil
+	case len(s.conns) >= s.cfg.MaxSessions, s.perAddr[addr] >= s.cfg.MaxSessionsPerAddr:
+		s.mu.Unlock()
+		s.deps.Metrics.SSHSessionsTotal.WithLabelValues("refused").Inc()
+		s.log.Warn("ssh connection refused: too many concurrent connections", "remote", conn.RemoteAddr().String())
+		return nil
+	}
+	st := &connState{srv: s, conn: conn, addr: addr, ctx: ctx, authed: make(chan struct{})}
+	s.conns[st] = struct{}{}
+	s.perAddr[addr]++
+	s.mu.Unlock()
+	ctx.SetValue(connStateKey{}, st)
+	go func() {
+		defer s.recoverPanic("connection watchdog", conn.RemoteAddr().String())
+		st.watch()
+	}()
+	return noDeadlineConn{conn}
+}
+
+func stateOf(ctx ssh.Context) *connState {
+	st, _ := ctx.Value(connStateKey{}).(*connState)
+	return st
+}
+
+// markAuthenticated stops the login timer.
+func (c *connState) markAuthenticated() { c.authOnce.Do(func() { close(c.authed) }) }
+
+func (c *connState) isAuthenticated() bool {
+	select {
+	case <-c.authed:
+		return true
+	default:
+		return false
+	}
+}
+
+// watch enforces the login timeout, then the idle timeout and keepalives
+// until the connection ends, and finally releases its slot.
+func (c *connState) watch() {
+	cfg := c.srv.cfg
+	defer c.end()
+	login := time.NewTimer(cfg.LoginTimeout)
+	select {
+	case <-c.authed:
+		login.Stop()
+	case <-login.C:
+		c.srv.log.Info("ssh login timeout", "remote", c.conn.RemoteAddr().String())
+		c.close()
+		<-c.ctx.Done()
+		return
+	case <-c.ctx.Done():
+		login.Stop()
+		return
+	}
+	c.mu.Lock()
+	if c.sessions == 0 {
+		c.idle = time.AfterFunc(cfg.IdleTimeout, c.idleExpired)
+	}
+	c.mu.Unlock()
+	if cfg.KeepAliveInterval < 0 {
+		<-c.ctx.Done()
+		return
+	}
+	ticker := time.NewTicker(cfg.KeepAliveInterval)
+	defer ticker.Stop()
+	replies := make(chan struct{}, 1)
+	pending, missed := false, 0
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-replies:
+			pending, missed = false, 0
+		case <-ticker.C:
+			if pending {
+				if missed++; missed >= cfg.KeepAliveCountMax {
+					c.srv.log.Info("ssh client stopped answering keepalives", "remote", c.conn.RemoteAddr().String())
+					c.close()
+					continue
+				}
+				continue
+			}
+			sc, ok := c.ctx.Value(ssh.ContextKeyConn).(*gossh.ServerConn)
+			if !ok {
+				continue // handshake still finishing
+			}
+			pending = true
+			go func() {
+				// Any answer, even "unsupported", proves the peer alive.
+				if _, _, err := sc.SendRequest("keepalive@openssh.com", true, nil); err == nil {
+					replies <- struct{}{}
+				}
+			}()
+		}
+	}
+}
+
+func (c *connState) idleExpired() {
+	c.mu.Lock()
+	idle := c.sessions == 0
+	c.mu.Unlock()
+	if idle {
+		c.srv.log.Info("ssh idle timeout", "remote", c.conn.RemoteAddr().String())
+		c.close()
+	}
+}
+
+// end runs when the connection is gone: its slot is freed, and a client
+// that offered only keys we do not know counts one failure.
+func (c *connState) end() {
+	<-c.ctx.Done()
+	s := c.srv
+	c.mu.Lock()
+	if c.idle != nil {
+		c.idle.Stop()
+	}
+	countFailure := !c.isAuthenticated() && c.keyRejected && !c.failureCounted
+	c.mu.Unlock()
+	if countFailure {
+		s.deps.Metrics.AuthAttempts.WithLabelValues("ssh", string(authMethodKey), "failure").Inc()
+		s.recordFailure(c.addr)
+	}
+	s.mu.Lock()
+	delete(s.conns, c)
+	if s.perAddr[c.addr]--; s.perAddr[c.addr] <= 0 {
+		delete(s.perAddr, c.addr)
+	}
+	s.mu.Unlock()
+}
+
+func (c *connState) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	_ = c.conn.Close()
+}
+
+// closeIfIdle closes the connection unless a session runs (shutdown).
+func (c *connState) closeIfIdle() {
+	c.mu.Lock()
+	idle := c.sessions == 0
+	c.mu.Unlock()
+	if idle {
+		c.close()
+	}
+}
+
+// sessionChannel admits a session channel within the limits, then runs
+// it (gliderlabs' DefaultSessionHandler returns when the channel closes).
+func (s *Server) sessionChannel(srv *ssh.Server, conn *gossh.ServerConn, newChan gossh.NewChannel, ctx ssh.Context) {
+	defer s.recoverPanic("session channel", conn.RemoteAddr().String())
+	st := stateOf(ctx)
+	if st == nil {
+		_ = newChan.Reject(gossh.ConnectionFailed, "internal error")
+		return
+	}
+	if reason := s.acquireSession(st); reason != "" {
+		s.deps.Metrics.SSHSessionsTotal.WithLabelValues("refused").Inc()
+		_ = newChan.Reject(gossh.ResourceShortage, reason)
+		return
+	}
+	defer s.releaseSession(st)
+	s.deps.Metrics.SSHSessions.Inc()
+	defer s.deps.Metrics.SSHSessions.Dec()
+	ssh.DefaultSessionHandler(srv, conn, newChan, ctx)
+}
+
+func (s *Server) acquireSession(st *connState) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.draining:
+		return "server is shutting down"
+	case s.sessions >= s.cfg.MaxSessions, s.addrSess[st.addr] >= s.cfg.MaxSessionsPerAddr:
+		return "too many concurrent sessions"
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.sessions >= s.cfg.MaxSessionsPerConn {
+		return "too many concurrent sessions"
+	}
+	st.sessions++
+	if st.idle != nil {
+		st.idle.Stop()
+	}
+	s.sessions++
+	s.addrSess[st.addr]++
+	return ""
+}
+
+func (s *Server) releaseSession(st *connState) {
+	s.mu.Lock()
+	s.sessions--
+	if s.addrSess[st.addr]--; s.addrSess[st.addr] <= 0 {
+		delete(s.addrSess, st.addr)
+	}
+	draining := s.draining
+	s.mu.Unlock()
+	st.mu.Lock()
+	st.sessions--
+	last := st.sessions == 0
+	if last && !draining && st.idle != nil {
+		st.idle.Reset(s.cfg.IdleTimeout)
+	}
+	st.mu.Unlock()
+	if last && draining {
+		st.close()
+	}
+}

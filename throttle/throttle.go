@@ -1,0 +1,284 @@
+// Package throttle locks out client addresses that fail authentication
+// too often (SPEC §4, §11): by default 30 failures within 60 seconds ban
+// the address for an hour, as GitLab's defaults do. Every door (HTTP, SSH)
+// shares it. A successful authentication resets the address's count, and
+// successful callers never wait on it: a check is one map lookup.
+package throttle
+
+import (
+	"container/list"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Defaults of Config.
+const (
+	DefaultMaxFailures = 30
+	DefaultWindow      = 60 * time.Second
+	DefaultBanDuration = time.Hour
+	DefaultMaxEntries  = 100_000
+)
+
+// Message is what a banned address is told (SPEC §11).
+const Message = "Too many failed authentication attempts from this address. Try again later."
+
+// Config tunes a Limiter. Zero values take the defaults.
+type Config struct {
+	// MaxFailures within Window ban an address; negative disables the
+	// lockout altogether.
+	MaxFailures int
+	Window      time.Duration
+	BanDuration time.Duration
+	// AllowList addresses are never counted nor banned. Loopback is not
+	// exempt unless listed here.
+	AllowList []netip.Prefix
+	// MaxEntries bounds memory: beyond it the least recently seen
+	// addresses are forgotten.
+	MaxEntries int
+	// Now is the clock (tests); nil is time.Now.
+	Now func() time.Time
+}
+
+// Limiter counts failures per address. It is safe for concurrent use.
+type Limiter struct {
+	cfg Config
+
+	mu      sync.Mutex
+	entries map[netip.Addr]*list.Element // of *entry
+	lru     *list.List                   // front: most recently touched
+}
+
+type entry struct {
+	addr        netip.Addr
+	windowStart time.Time
+	failures    int
+	bannedUntil time.Time
+}
+
+// New returns a Limiter.
+func New(cfg Config) *Limiter {
+	if cfg.MaxFailures == 0 {
+		cfg.MaxFailures = DefaultMaxFailures
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = DefaultWindow
+	}
+	if cfg.BanDuration <= 0 {
+		cfg.BanDuration = DefaultBanDuration
+	}
+	if cfg.MaxEntries <= 0 {
+		cfg.MaxEntries = DefaultMaxEntries
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Limiter{cfg: cfg, entries: map[netip.Addr]*list.Element{}, lru: list.New()}
+}
+
+// key is what an address is counted under: IPv6 clients usually own a
+// whole /64, so counting single addresses would let one client rotate
+// through billions of them.
+func key(a netip.Addr) netip.Addr {
+	a = a.Unmap().WithZone("")
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.Addr()
+	}
+	return a
+}
+
+func (l *Limiter) exempt(a netip.Addr) bool {
+	if l.cfg.MaxFailures < 0 || !a.IsValid() {
+		return true
+	}
+	a = a.Unmap()
+	for _, p := range l.cfg.AllowList {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// Banned reports whether addr is refused now, whatever its credential.
+func (l *Limiter) Banned(addr netip.Addr) bool {
+	if l.exempt(addr) {
+		return false
+	}
+	now := l.cfg.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	el, ok := l.entries[key(addr)]
+	if !ok {
+		return false
+	}
+	return now.Before(el.Value.(*entry).bannedUntil)
+}
+
+// Failure records a failed authentication from addr and reports whether
+// the address is banned now.
+func (l *Limiter) Failure(addr netip.Addr) (banned bool) {
+	if l.exempt(addr) {
+		return false
+	}
+	now := l.cfg.Now()
+	k := key(addr)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sweep(now)
+	var e *entry
+	if el, ok := l.entries[k]; ok {
+		e = el.Value.(*entry)
+		l.lru.MoveToFront(el)
+	} else {
+		for len(l.entries) >= l.cfg.MaxEntries {
+			l.remove(l.lru.Back())
+		}
+		e = &entry{addr: k, windowStart: now}
+		l.entries[k] = l.lru.PushFront(e)
+	}
+	if now.Before(e.bannedUntil) {
+		return true
+	}
+	// A window starts at its first failure; failures older than the
+	// window no longer count.
+	if now.Sub(e.windowStart) >= l.cfg.Window {
+		e.windowStart, e.failures = now, 0
+	}
+	e.failures++
+	if e.failures >= l.cfg.MaxFailures {
+		e.bannedUntil = now.Add(l.cfg.BanDuration)
+		e.failures = 0
+		return true
+	}
+	return false
+}
+
+// Success records a successful authentication: the address's failures
+// are forgotten. A ban in force is not lifted (a banned address never
+// gets as far as authenticating).
+func (l *Limiter) Success(addr netip.Addr) {
+	if l.exempt(addr) {
+		return
+	}
+	now := l.cfg.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if el, ok := l.entries[key(addr)]; ok && !now.Before(el.Value.(*entry).bannedUntil) {
+		l.remove(el)
+	}
+}
+
+// Len is the number of addresses remembered (tests, metrics).
+func (l *Limiter) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.entries)
+}
+
+// sweep drops a few stale entries from the least recently used end, so
+// memory follows the recent failure rate without a background goroutine.
+func (l *Limiter) sweep(now time.Time) {
+	for i := 0; i < 8; i++ {
+		el := l.lru.Back()
+		if el == nil {
+			return
+		}
+		e := el.Value.(*entry)
+		if now.Before(e.bannedUntil) || now.Sub(e.windowStart) < l.cfg.Window {
+			return
+		}
+		l.remove(el)
+	}
+}
+
+func (l *Limiter) remove(el *list.Element) {
+	delete(l.entries, el.Value.(*entry).addr)
+	l.lru.Remove(el)
+}
+
+// ParsePrefixes reads CIDRs or single addresses ("10.0.0.0/8", "::1").
+func ParsePrefixes(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if strings.Contains(s, "/") {
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				return nil, fmt.Errorf("address range %q: %w", s, err)
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("address %q: %w", s, err)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+// ClientAddr is the address a request is counted under: the peer's
+// address, or, when the peer is a trusted proxy, the nearest untrusted
+// address of its X-Forwarded-For chain (read right to left, since only
+// the entries our proxies appended can be believed). forwardedFor holds
+// the X-Forwarded-For header values in order; pass nil where there are
+// none (SSH).
+func ClientAddr(remoteAddr string, forwardedFor []string, trusted []netip.Prefix) netip.Addr {
+	peer := parseHostAddr(remoteAddr)
+	if !peer.IsValid() || !inAny(peer, trusted) || len(forwardedFor) == 0 {
+		return peer
+	}
+	var hops []string
+	for _, v := range forwardedFor {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	client := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		a := parseHostAddr(strings.TrimSpace(hops[i]))
+		if !a.IsValid() {
+			// A malformed hop was written by someone we do not trust;
+			// stop at the last address a trusted proxy vouched for.
+			break
+		}
+		client = a
+		if !inAny(a, trusted) {
+			break
+		}
+	}
+	return client
+}
+
+func inAny(a netip.Addr, ps []netip.Prefix) bool {
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseHostAddr reads "1.2.3.4", "1.2.3.4:5", "[::1]:5" or "::1".
+func parseHostAddr(s string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap()
+	}
+	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
+		return a.Unmap()
+	}
+	if h, _, err := net.SplitHostPort(s); err == nil {
+		if a, err := netip.ParseAddr(h); err == nil {
+			return a.Unmap()
+		}
+	}
+	return netip.Addr{}
+}
