@@ -116,7 +116,9 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser) (*store.User, erro
 }
 
 func (s *Service) userConflict(ctx context.Context, tx *store.DB, in NewUser) error {
-	if _, err := tx.UserByUsername(ctx, in.Username); err == nil {
+	// Outside tx: on PostgreSQL the failed INSERT aborted the transaction,
+	// so tx can answer nothing more.
+	if _, err := s.db.UserByUsername(ctx, in.Username); err == nil {
 		return &ConflictError{Field: "username", Msg: fmt.Sprintf("username %q has already been taken", in.Username)}
 	}
 	return &ConflictError{Field: "email", Msg: fmt.Sprintf("email %q has already been taken", in.Email)}

@@ -103,10 +103,12 @@ func (db *DB) UserByUsername(ctx context.Context, username string) (*User, error
 type UserFilter struct {
 	Username string // exact, case-insensitive
 	Search   string // substring of username, name or email
-	Blocked  *bool
-	Admins   bool
-	Offset   int
-	Limit    int
+	// SearchWithoutEmail leaves e-mail out of Search (non-admin callers).
+	SearchWithoutEmail bool
+	Blocked            *bool
+	Admins             bool
+	Offset             int
+	Limit              int
 }
 
 func (f UserFilter) where() (string, []any) {
@@ -116,7 +118,11 @@ func (f UserFilter) where() (string, []any) {
 		conds = append(conds, "username_lower = ?")
 		args = append(args, strings.ToLower(f.Username))
 	}
-	if f.Search != "" {
+	if f.Search != "" && f.SearchWithoutEmail {
+		conds = append(conds, "(username_lower LIKE ? ESCAPE '\\' OR lower(name) LIKE ? ESCAPE '\\')")
+		s := "%" + likeEscape(strings.ToLower(f.Search)) + "%"
+		args = append(args, s, s)
+	} else if f.Search != "" {
 		conds = append(conds, "(username_lower LIKE ? ESCAPE '\\' OR lower(name) LIKE ? ESCAPE '\\' OR email_lower LIKE ? ESCAPE '\\')")
 		s := "%" + likeEscape(strings.ToLower(f.Search)) + "%"
 		args = append(args, s, s, s)

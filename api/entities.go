@@ -1,0 +1,371 @@
+package api
+
+import (
+	"strings"
+	"time"
+
+	"gitgate/auth"
+	"gitgate/repos"
+	"gitgate/store"
+)
+
+// This file holds every JSON object the API returns, shaped as GitLab's
+// lib/api/entities/*.rb shape them, so the CLI's --json can print the very
+// same objects. Field order follows GitLab's; nullable fields are pointers.
+
+// TimeLayout is how GitLab writes times: UTC with milliseconds.
+const TimeLayout = "2006-01-02T15:04:05.000Z"
+
+// FormatTime writes t as GitLab does (2026-11-25T13:14:15.123Z).
+func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
+
+func timePtr(t *time.Time) *string {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	s := FormatTime(*t)
+	return &s
+}
+
+func datePtr(t *time.Time) *string {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format(auth.DateLayout)
+	return &s
+}
+
+// Token is GitLab's PersonalAccessToken entity (ImpersonationToken when
+// Impersonation is set, …WithToken when Token is set).
+type Token struct {
+	ID          int64    `json:"id"`
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Revoked     bool     `json:"revoked"`
+	Expired     bool     `json:"expired"`
+	CreatedAt   string   `json:"created_at"`
+	Scopes      []string `json:"scopes"`
+	UserID      int64    `json:"user_id"`
+	LastUsedAt  *string  `json:"last_used_at"`
+	Active      bool     `json:"active"`
+	// ExpiresAt is a date, YYYY-MM-DD, or null.
+	ExpiresAt *string `json:"expires_at"`
+	// Impersonation is shown only for impersonation tokens.
+	Impersonation *bool `json:"impersonation,omitempty"`
+	// Token is the secret: only in the creation or rotation response.
+	Token string `json:"token,omitempty"`
+}
+
+// TokenJSON renders a stored token as the API shows it at now. "active"
+// follows GitLab: neither revoked nor expired, whatever the enforcement
+// setting says about whether an expired token still works.
+func TokenJSON(t *store.Token, now time.Time) Token {
+	scopes := t.Scopes()
+	if scopes == nil {
+		scopes = []string{}
+	}
+	state := auth.StateOf(t, now)
+	out := Token{
+		ID: t.ID, Name: t.Name, Description: t.Description, Revoked: t.Revoked,
+		Expired: auth.Expired(t, now), CreatedAt: FormatTime(t.CreatedAt), Scopes: scopes, UserID: t.UserID,
+		LastUsedAt: timePtr(t.LastUsedAt), Active: state == auth.TokenActive, ExpiresAt: datePtr(t.ExpiresAt),
+	}
+	if t.Impersonation {
+		yes := true
+		out.Impersonation = &yes
+	}
+	return out
+}
+
+// CreatedTokenJSON renders a just-created or rotated token with its
+// secret, the only time the secret is ever shown.
+func CreatedTokenJSON(c *auth.CreatedToken, now time.Time) Token {
+	out := TokenJSON(c.Token, now)
+	out.Token = c.Secret
+	return out
+}
+
+// UserBasic is GitLab's UserBasic entity (lists for non-admins, owners,
+// members).
+type UserBasic struct {
+	ID        int64   `json:"id"`
+	Username  string  `json:"username"`
+	Name      string  `json:"name"`
+	State     string  `json:"state"`
+	Locked    bool    `json:"locked"`
+	AvatarURL *string `json:"avatar_url"`
+	WebURL    string  `json:"web_url"`
+}
+
+// User is GitLab's User entity: UserBasic and the public profile
+// (GET /users/:id for non-admins).
+type User struct {
+	UserBasic
+	CreatedAt    string  `json:"created_at"`
+	Bio          string  `json:"bio"`
+	Location     string  `json:"location"`
+	PublicEmail  *string `json:"public_email"`
+	Skype        string  `json:"skype"`
+	Linkedin     string  `json:"linkedin"`
+	Twitter      string  `json:"twitter"`
+	Discord      string  `json:"discord"`
+	WebsiteURL   string  `json:"website_url"`
+	Organization string  `json:"organization"`
+	JobTitle     string  `json:"job_title"`
+	Pronouns     *string `json:"pronouns"`
+	Bot          bool    `json:"bot"`
+}
+
+// UserDetails is GitLab's UserPublic entity (GET /user), and with IsAdmin
+// set its UserWithAdmin (what admins see, and what POST/PUT /users answer).
+type UserDetails struct {
+	User
+	LastSignInAt     *string  `json:"last_sign_in_at"`
+	ConfirmedAt      string   `json:"confirmed_at"`
+	LastActivityOn   *string  `json:"last_activity_on"`
+	Email            string   `json:"email"`
+	ThemeID          int      `json:"theme_id"`
+	ColorSchemeID    int      `json:"color_scheme_id"`
+	ProjectsLimit    int      `json:"projects_limit"`
+	CurrentSignInAt  *string  `json:"current_sign_in_at"`
+	Identities       []string `json:"identities"`
+	CanCreateGroup   bool     `json:"can_create_group"`
+	CanCreateProject bool     `json:"can_create_project"`
+	TwoFactorEnabled bool     `json:"two_factor_enabled"`
+	External         bool     `json:"external"`
+	PrivateProfile   bool     `json:"private_profile"`
+	CommitEmail      string   `json:"commit_email"`
+	// IsAdmin and Note are shown to admins only.
+	IsAdmin *bool   `json:"is_admin,omitempty"`
+	Note    *string `json:"note,omitempty"`
+}
+
+// UserWebURL is a user's profile address.
+func UserWebURL(baseURL, username string) string {
+	return strings.TrimRight(baseURL, "/") + "/" + username
+}
+
+// UserBasicJSON renders the short user object.
+func UserBasicJSON(u *store.User, baseURL string) UserBasic {
+	return UserBasic{ID: u.ID, Username: u.Username, Name: u.Name, State: u.State, WebURL: UserWebURL(baseURL, u.Username)}
+}
+
+// UserJSON renders the public profile of a user.
+func UserJSON(u *store.User, baseURL string) User {
+	return User{UserBasic: UserBasicJSON(u, baseURL), CreatedAt: FormatTime(u.CreatedAt), Bot: u.Bot}
+}
+
+// UserDetailsJSON renders the full user object; forAdmin adds the fields
+// only admins see (is_admin, note).
+func UserDetailsJSON(u *store.User, baseURL string, forAdmin bool) UserDetails {
+	out := UserDetails{
+		User: UserJSON(u, baseURL), ConfirmedAt: FormatTime(u.CreatedAt), Email: u.Email, ThemeID: 1,
+		ColorSchemeID: 1, Identities: []string{}, CanCreateGroup: u.Admin, CanCreateProject: true,
+		TwoFactorEnabled: u.OTPEnabled, CommitEmail: u.Email,
+	}
+	if forAdmin {
+		admin := u.Admin
+		note := ""
+		out.IsAdmin, out.Note = &admin, &note
+	}
+	return out
+}
+
+// Key is GitLab's SSHKey entity.
+type Key struct {
+	ID         int64   `json:"id"`
+	Title      string  `json:"title"`
+	CreatedAt  string  `json:"created_at"`
+	ExpiresAt  *string `json:"expires_at"`
+	LastUsedAt *string `json:"last_used_at"`
+	Key        string  `json:"key"`
+	UsageType  string  `json:"usage_type"`
+}
+
+// KeyJSON renders an SSH key; the key text carries its title as the
+// comment, as GitLab shows it.
+func KeyJSON(k *store.SSHKey) Key {
+	text := k.Key
+	if k.Title != "" && !strings.ContainsAny(k.Title, "\r\n") {
+		text += " " + k.Title
+	}
+	return Key{ID: k.ID, Title: k.Title, CreatedAt: FormatTime(k.CreatedAt), ExpiresAt: timePtr(k.ExpiresAt),
+		LastUsedAt: timePtr(k.LastUsedAt), Key: text, UsageType: "auth_and_signing"}
+}
+
+// Links are the instance's external addresses, for the URLs inside
+// objects.
+type Links struct {
+	// BaseURL is the HTTP address people use, e.g. https://git.example.com.
+	BaseURL string
+	// SSHAddr is host:port of the SSH door; empty leaves ssh_url_to_repo
+	// empty.
+	SSHAddr string
+}
+
+func (l Links) web(path string) string { return strings.TrimRight(l.BaseURL, "/") + "/" + path }
+
+func (l Links) sshURL(path string) string {
+	if l.SSHAddr == "" {
+		return ""
+	}
+	host, port, ok := strings.Cut(l.SSHAddr, ":")
+	if !ok || port == "22" {
+		return "git@" + strings.TrimSuffix(l.SSHAddr, ":22") + ":" + path + ".git"
+	}
+	return "ssh://git@" + host + ":" + port + "/" + path + ".git"
+}
+
+// Namespace is GitLab's NamespaceBasic entity as embedded in projects.
+type Namespace struct {
+	ID        int64   `json:"id"`
+	Name      string  `json:"name"`
+	Path      string  `json:"path"`
+	Kind      string  `json:"kind"`
+	FullPath  string  `json:"full_path"`
+	ParentID  *int64  `json:"parent_id"`
+	AvatarURL *string `json:"avatar_url"`
+	WebURL    string  `json:"web_url"`
+}
+
+// Project is GitLab's Project entity, the subset gitgate has.
+type Project struct {
+	ID                int64        `json:"id"`
+	Description       string       `json:"description"`
+	Name              string       `json:"name"`
+	NameWithNamespace string       `json:"name_with_namespace"`
+	Path              string       `json:"path"`
+	PathWithNamespace string       `json:"path_with_namespace"`
+	CreatedAt         string       `json:"created_at"`
+	DefaultBranch     string       `json:"default_branch"`
+	TagList           []string     `json:"tag_list"`
+	Topics            []string     `json:"topics"`
+	SSHURLToRepo      string       `json:"ssh_url_to_repo"`
+	HTTPURLToRepo     string       `json:"http_url_to_repo"`
+	WebURL            string       `json:"web_url"`
+	ReadmeURL         *string      `json:"readme_url"`
+	ForksCount        int          `json:"forks_count"`
+	AvatarURL         *string      `json:"avatar_url"`
+	StarCount         int          `json:"star_count"`
+	LastActivityAt    string       `json:"last_activity_at"`
+	Namespace         Namespace    `json:"namespace"`
+	Visibility        string       `json:"visibility"`
+	Owner             *UserBasic   `json:"owner,omitempty"`
+	CreatorID         *int64       `json:"creator_id"`
+	Archived          bool         `json:"archived"`
+	EmptyRepo         bool         `json:"empty_repo"`
+	Permissions       *Permissions `json:"permissions,omitempty"`
+}
+
+// Permissions is GitLab's ProjectWithAccess addition: the caller's own
+// level on the project (direct) and on its group.
+type Permissions struct {
+	ProjectAccess *Access `json:"project_access"`
+	GroupAccess   *Access `json:"group_access"`
+}
+
+// Access is one access level with GitLab's notification level beside it.
+type Access struct {
+	AccessLevel       int `json:"access_level"`
+	NotificationLevel int `json:"notification_level"`
+}
+
+// ProjectJSON renders a project. owner, when the project lives in a
+// user's namespace, is that user.
+func ProjectJSON(p *store.Project, l Links, owner *store.User) Project {
+	full := p.FullPath()
+	nsName := p.Namespace.Name
+	if nsName == "" {
+		nsName = p.Namespace.Path
+	}
+	kind := "group"
+	if p.Namespace.Kind == store.NamespaceUser {
+		kind = "user"
+	}
+	out := Project{
+		ID: p.ID, Description: p.Description, Name: p.Name, NameWithNamespace: nsName + " / " + p.Name,
+		Path: p.Path, PathWithNamespace: full, CreatedAt: FormatTime(p.CreatedAt), DefaultBranch: p.DefaultBranch,
+		TagList: []string{}, Topics: []string{}, SSHURLToRepo: l.sshURL(full), HTTPURLToRepo: l.web(full + ".git"),
+		WebURL: l.web(full), LastActivityAt: FormatTime(p.LastActivityAt), Visibility: p.Visibility, CreatorID: p.CreatorID,
+		Namespace: Namespace{ID: p.Namespace.ID, Name: nsName, Path: p.Namespace.Path, Kind: kind,
+			FullPath: p.Namespace.FullPath, ParentID: p.Namespace.ParentID, WebURL: l.web(namespaceWebPath(p.Namespace))},
+	}
+	if owner != nil {
+		o := UserBasicJSON(owner, l.BaseURL)
+		out.Owner = &o
+	}
+	return out
+}
+
+func namespaceWebPath(n store.Namespace) string {
+	if n.Kind == store.NamespaceUser {
+		return n.FullPath
+	}
+	return "groups/" + n.FullPath
+}
+
+// Member is GitLab's Member entity: a user with an access level.
+type Member struct {
+	UserBasic
+	AccessLevel int     `json:"access_level"`
+	CreatedAt   string  `json:"created_at"`
+	ExpiresAt   *string `json:"expires_at"`
+}
+
+// MemberJSON renders a project member.
+func MemberJSON(u *store.User, level repos.AccessLevel, createdAt time.Time, baseURL string) Member {
+	return Member{UserBasic: UserBasicJSON(u, baseURL), AccessLevel: int(level), CreatedAt: FormatTime(createdAt)}
+}
+
+// Settings is the part of GitLab's ApplicationSetting entity that
+// gitgate has (SPEC §1.1), under GitLab's names.
+type Settings struct {
+	ID int `json:"id"`
+	// MaxPersonalAccessTokenLifetime is in days; null means no limit.
+	MaxPersonalAccessTokenLifetime       *int   `json:"max_personal_access_token_lifetime"`
+	RequirePersonalAccessTokenExpiry     bool   `json:"require_personal_access_token_expiry"`
+	EnforcePersonalAccessTokenExpiration bool   `json:"enforce_personal_access_token_expiration"`
+	PasswordAuthenticationEnabledForGit  bool   `json:"password_authentication_enabled_for_git"`
+	ImpersonationEnabled                 bool   `json:"impersonation_enabled"`
+	PersonalAccessTokenPrefix            string `json:"personal_access_token_prefix"`
+}
+
+// SettingsJSON renders the instance settings.
+func SettingsJSON(s auth.Settings) Settings {
+	out := Settings{ID: 1, RequirePersonalAccessTokenExpiry: s.RequireExpiry,
+		EnforcePersonalAccessTokenExpiration: s.EnforceExpiration, PasswordAuthenticationEnabledForGit: s.PasswordForGit,
+		ImpersonationEnabled: s.ImpersonationEnabled, PersonalAccessTokenPrefix: s.TokenPrefix}
+	if s.MaxLifetimeDays > 0 {
+		d := s.MaxLifetimeDays
+		out.MaxPersonalAccessTokenLifetime = &d
+	}
+	return out
+}
+
+// Version is GitLab's /version answer.
+type Version struct {
+	Version    string `json:"version"`
+	Revision   string `json:"revision"`
+	KAS        KAS    `json:"kas"`
+	Enterprise bool   `json:"enterprise"`
+}
+
+// KAS says gitgate has no Kubernetes agent server.
+type KAS struct {
+	Enabled     bool    `json:"enabled"`
+	ExternalURL *string `json:"externalUrl"`
+	Version     *string `json:"version"`
+}
+
+// CompatibleVersion is the GitLab version whose API gitgate follows:
+// clients that gate features on the server version (token rotation needs
+// 16.0) see a version that has them; the suffix says it is not GitLab.
+const CompatibleVersion = "17.0.0-gitgate"
+
+// VersionJSON renders /version.
+func VersionJSON(revision string) Version {
+	if revision == "" {
+		revision = "gitgate"
+	}
+	return Version{Version: CompatibleVersion, Revision: revision}
+}

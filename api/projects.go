@@ -1,0 +1,430 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"gitgate/auth"
+	"gitgate/repos"
+	"gitgate/store"
+)
+
+// project loads the project of the :id path parameter — a numeric id or
+// a URL-encoded path like group%2Fsub%2Fproj — and checks that the caller
+// may perform a on it. A project the caller cannot see is 404 whatever
+// the action (SPEC §11: visibility before anything else).
+func (c *call) project(a repos.Action) (*store.Project, error) {
+	raw := c.vars["id"]
+	var (
+		p   *store.Project
+		err error
+	)
+	if id, isNum := parseID(raw); isNum {
+		p, err = c.h.repos.FindByID(c.ctx, id)
+	} else {
+		p, err = c.h.repos.Find(c.ctx, raw)
+	}
+	if errors.Is(err, repos.ErrNotFound) {
+		return nil, notFound("Project")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := c.h.repos.Authorize(c.ctx, c.p, p, a); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// owners caches namespace owners while one response is built.
+type owners struct {
+	c    *call
+	seen map[int64]*store.User
+}
+
+func (o *owners) of(p *store.Project) (*store.User, error) {
+	if p.Namespace.Kind != store.NamespaceUser || p.Namespace.OwnerID == nil {
+		return nil, nil
+	}
+	id := *p.Namespace.OwnerID
+	if u, ok := o.seen[id]; ok {
+		return u, nil
+	}
+	u, err := o.c.h.auth.User(o.c.ctx, id)
+	if err != nil && !errors.Is(err, auth.ErrNotFound) {
+		return nil, err
+	}
+	if o.seen == nil {
+		o.seen = map[int64]*store.User{}
+	}
+	o.seen[id] = u
+	return u, nil
+}
+
+// GET /projects: the projects the caller can see (all for an admin),
+// filtered by membership, owned, search and visibility.
+func listProjects(c *call) error {
+	pg, err := c.pagination()
+	if err != nil {
+		return err
+	}
+	f := store.ProjectFilter{Offset: pg.offset(), Limit: pg.PerPage}
+	if c.signedIn() {
+		f.VisibleTo, f.SignedIn, f.All = c.user().ID, true, c.user().Admin
+	}
+	membership, err := c.params.flag("membership")
+	if err != nil {
+		return err
+	}
+	owned, err := c.params.flag("owned")
+	if err != nil {
+		return err
+	}
+	if (membership || owned) && !c.signedIn() {
+		return writeList(c, pg, 0, []Project{})
+	}
+	if membership {
+		f.MemberOf = c.user().ID
+	}
+	if owned {
+		f.OwnedBy = c.user().ID
+	}
+	if f.Search, _, err = c.params.str("search"); err != nil {
+		return err
+	}
+	if f.Visibility, _, err = c.params.str("visibility"); err != nil {
+		return err
+	}
+	if f.Visibility != "" && !repos.ValidVisibility(f.Visibility) {
+		return invalidValue("visibility")
+	}
+	projects, total, err := c.h.repos.List(c.ctx, f)
+	if err != nil {
+		return err
+	}
+	o := &owners{c: c}
+	out := make([]Project, len(projects))
+	for i := range projects {
+		owner, err := o.of(&projects[i])
+		if err != nil {
+			return err
+		}
+		out[i] = ProjectJSON(&projects[i], c.links(), owner)
+	}
+	return writeList(c, pg, total, out)
+}
+
+// GET /projects/:id, with the caller's permissions.
+func getProject(c *call) error {
+	p, err := c.project(repos.View)
+	if err != nil {
+		return err
+	}
+	owner, err := (&owners{c: c}).of(p)
+	if err != nil {
+		return err
+	}
+	out := ProjectJSON(p, c.links(), owner)
+	if c.signedIn() {
+		level, err := c.h.repos.AccessLevel(c.ctx, c.p, p)
+		if err != nil {
+			return err
+		}
+		out.Permissions = &Permissions{}
+		if level >= repos.Guest && level <= repos.Owner {
+			out.Permissions.ProjectAccess = &Access{AccessLevel: int(level), NotificationLevel: 3}
+		}
+	}
+	writeJSON(c.w, http.StatusOK, out)
+	return nil
+}
+
+// slug derives a project path from a name as GitLab does ("My Project"
+// → "my-project").
+func slug(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(strings.TrimSpace(name)) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', r == '.':
+			b.WriteRune(r)
+			dash = false
+		default:
+			if !dash && b.Len() > 0 {
+				b.WriteByte('-')
+				dash = true
+			}
+		}
+	}
+	return strings.Trim(b.String(), "-.")
+}
+
+// POST /projects: in the caller's namespace, or namespace_id (an id or a
+// path) where the caller may create projects. 201 with the project.
+func createProject(c *call) error {
+	name, hasName, err := c.params.str("name")
+	if err != nil {
+		return err
+	}
+	path, hasPath, err := c.params.str("path")
+	if err != nil {
+		return err
+	}
+	if (!hasName || name == "") && (!hasPath || path == "") {
+		return grapeError(http.StatusBadRequest, "name, path are missing, at least one parameter must be provided")
+	}
+	if path == "" {
+		path = slug(name)
+	}
+	if name == "" {
+		name = path
+	}
+	in := repos.NewProject{Name: name, Path: path, CreatorID: c.user().ID}
+	for field, dst := range map[string]*string{"description": &in.Description, "visibility": &in.Visibility, "default_branch": &in.DefaultBranch} {
+		if *dst, _, err = c.params.str(field); err != nil {
+			return err
+		}
+	}
+	if in.Visibility != "" && !repos.ValidVisibility(in.Visibility) {
+		return invalidValue("visibility")
+	}
+	ns, err := c.namespaceParam()
+	if err != nil {
+		return err
+	}
+	ok, err := c.h.repos.CanCreateProjectIn(c.ctx, c.p, ns)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return validation("namespace", "is not valid")
+	}
+	in.NamespacePath = ns.FullPath
+	p, err := c.h.repos.CreateProject(c.ctx, in)
+	if err != nil {
+		var ie *repos.InputError
+		if errors.As(err, &ie) && strings.Contains(ie.Msg, "already exists") {
+			return &apiError{status: http.StatusBadRequest, body: map[string]any{"message": map[string][]string{
+				"name": {"has already been taken"}, "path": {"has already been taken"}}}}
+		}
+		return err
+	}
+	owner, err := (&owners{c: c}).of(p)
+	if err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusCreated, ProjectJSON(p, c.links(), owner))
+	return nil
+}
+
+// namespaceParam resolves namespace_id (an id or a full path); absent, the
+// caller's own namespace.
+func (c *call) namespaceParam() (*store.Namespace, error) {
+	raw, ok, err := c.params.str("namespace_id")
+	if err != nil {
+		return nil, err
+	}
+	if !ok || raw == "" {
+		if raw, ok, err = c.params.str("namespace"); err != nil {
+			return nil, err
+		}
+	}
+	var ns *store.Namespace
+	switch id, isNum := parseID(raw); {
+	case !ok || raw == "":
+		ns, err = c.h.repos.NamespaceByPath(c.ctx, c.user().Username)
+	case isNum:
+		ns, err = c.h.repos.NamespaceByID(c.ctx, id)
+	default:
+		ns, err = c.h.repos.NamespaceByPath(c.ctx, raw)
+	}
+	if errors.Is(err, repos.ErrNamespaceNotFound) {
+		return nil, notFound("Namespace")
+	}
+	return ns, err
+}
+
+// DELETE /projects/:id (owners and admins): 204.
+func deleteProject(c *call) error {
+	p, err := c.project(repos.Remove)
+	if err != nil {
+		return err
+	}
+	if err := c.h.repos.DeleteProject(c.ctx, p.ID); err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusNoContent, nil)
+	return nil
+}
+
+// memberRow is one member with their level.
+type memberRow struct {
+	user  *store.User
+	level repos.AccessLevel
+	m     *store.Member
+}
+
+// members lists a project's members: the owner of a personal project
+// (GitLab makes its creator a member with Owner), then direct members.
+func (c *call) members(p *store.Project) ([]memberRow, error) {
+	var rows []memberRow
+	owner, err := (&owners{c: c}).of(p)
+	if err != nil {
+		return nil, err
+	}
+	if owner != nil {
+		rows = append(rows, memberRow{user: owner, level: repos.Owner, m: &store.Member{CreatedAt: p.CreatedAt}})
+	}
+	ms, err := c.h.repos.Members(c.ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ms {
+		if owner != nil && ms[i].UserID == owner.ID {
+			continue
+		}
+		u, err := c.h.auth.User(c.ctx, ms[i].UserID)
+		if errors.Is(err, auth.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, memberRow{user: u, level: repos.AccessLevel(ms[i].AccessLevel), m: &ms[i]})
+	}
+	return rows, nil
+}
+
+// GET /projects/:id/members
+func listMembers(c *call) error {
+	p, err := c.project(repos.View)
+	if err != nil {
+		return err
+	}
+	pg, err := c.pagination()
+	if err != nil {
+		return err
+	}
+	rows, err := c.members(p)
+	if err != nil {
+		return err
+	}
+	out := make([]Member, 0, pg.PerPage)
+	for _, row := range pageOf(rows, pg) {
+		out = append(out, MemberJSON(row.user, row.level, row.m.CreatedAt, c.links().BaseURL))
+	}
+	return writeList(c, pg, len(rows), out)
+}
+
+// POST /projects/:id/members (maintainers): user_id and access_level;
+// 201 with the member, 409 when already a member. Nobody but an admin
+// grants more than they hold.
+func addMember(c *call) error {
+	p, err := c.project(repos.Manage)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	uid, hasUID, err := c.params.id("user_id")
+	if err != nil {
+		return err
+	}
+	username, hasName, err := c.params.str("username")
+	if err != nil {
+		return err
+	}
+	if !hasUID && !hasName {
+		missing = append(missing, "user_id")
+	}
+	lvl, hasLevel, err := c.params.integer("access_level")
+	if err != nil {
+		return err
+	}
+	if !hasLevel {
+		missing = append(missing, "access_level")
+	}
+	if len(missing) > 0 {
+		return missingParams(missing...)
+	}
+	level := repos.AccessLevel(lvl)
+	switch level {
+	case repos.Guest, repos.Reporter, repos.Developer, repos.Maintainer, repos.Owner:
+	default:
+		return invalidValue("access_level")
+	}
+	var u *store.User
+	if hasUID {
+		u, err = c.h.auth.User(c.ctx, uid)
+		if errors.Is(err, auth.ErrNotFound) {
+			return notFound("User")
+		}
+	} else {
+		u, err = c.findUser(username)
+	}
+	if err != nil {
+		return err
+	}
+	mine, err := c.h.repos.AccessLevel(c.ctx, c.p, p)
+	if err != nil {
+		return err
+	}
+	if level > mine {
+		return forbidden("")
+	}
+	rows, err := c.members(p)
+	if err != nil {
+		return err
+	}
+	for _, row := range rows {
+		if row.user.ID == u.ID {
+			return message(http.StatusConflict, "Member already exists")
+		}
+	}
+	if err := c.h.repos.AddMember(c.ctx, repos.MemberTarget{Project: p}, u.ID, level); err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusCreated, MemberJSON(u, level, c.now, c.links().BaseURL))
+	return nil
+}
+
+// DELETE /projects/:id/members/:user_id (maintainers): 204; a user who is
+// not a direct member is 404 Member Not Found.
+func removeMember(c *call) error {
+	p, err := c.project(repos.Manage)
+	if err != nil {
+		return err
+	}
+	uid, err := c.pathID("user_id")
+	if err != nil {
+		return err
+	}
+	ms, err := c.h.repos.Members(c.ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	var found *store.Member
+	for i := range ms {
+		if ms[i].UserID == uid {
+			found = &ms[i]
+		}
+	}
+	if found == nil {
+		return notFound("Member")
+	}
+	mine, err := c.h.repos.AccessLevel(c.ctx, c.p, p)
+	if err != nil {
+		return err
+	}
+	if repos.AccessLevel(found.AccessLevel) > mine {
+		return forbidden("")
+	}
+	if err := c.h.repos.RemoveMember(c.ctx, p.ID, uid); err != nil {
+		if errors.Is(err, repos.ErrNotFound) {
+			return notFound("Member")
+		}
+		return err
+	}
+	writeJSON(c.w, http.StatusNoContent, nil)
+	return nil
+}

@@ -1,0 +1,169 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// splitPath turns "/api/v4/projects/group%2Fsub%2Fproj/members" into
+// decoded segments. It works on the escaped path so that an encoded
+// slash stays inside its segment, as GitLab's project ids need.
+func splitPath(escaped string) ([]string, bool) {
+	rest, ok := strings.CutPrefix(escaped, Prefix)
+	if !ok {
+		return nil, false
+	}
+	rest = strings.Trim(rest, "/")
+	if rest == "" {
+		return nil, true
+	}
+	raw := strings.Split(rest, "/")
+	out := make([]string, len(raw))
+	for i, s := range raw {
+		d, err := url.PathUnescape(s)
+		if err != nil || d == "" {
+			return nil, false
+		}
+		out[i] = d
+	}
+	return out, true
+}
+
+// match finds the route for method and path; when the path exists under
+// other methods only, allowed lists them (405).
+func (h *Handler) match(method string, segs []string) (*route, map[string]string, []string) {
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+	var allowed []string
+	var best *route
+	var bestVars map[string]string
+	for i := range h.routes {
+		rt := &h.routes[i]
+		vars, ok := matchPattern(rt.pattern, segs)
+		if !ok {
+			continue
+		}
+		if rt.method != method {
+			if !slices.Contains(allowed, rt.method) {
+				allowed = append(allowed, rt.method)
+			}
+			continue
+		}
+		// Literal segments beat captures ("self" before ":id"): the
+		// table lists literals first, so the first match wins.
+		if best == nil {
+			best, bestVars = rt, vars
+		}
+	}
+	if best != nil {
+		return best, bestVars, nil
+	}
+	return nil, nil, allowed
+}
+
+func matchPattern(pattern, segs []string) (map[string]string, bool) {
+	if len(pattern) != len(segs) {
+		return nil, false
+	}
+	var vars map[string]string
+	for i, p := range pattern {
+		if strings.HasPrefix(p, ":") {
+			if vars == nil {
+				vars = make(map[string]string, 2)
+			}
+			vars[p[1:]] = segs[i]
+			continue
+		}
+		if p != segs[i] {
+			return nil, false
+		}
+	}
+	return vars, true
+}
+
+// parseID reads a decimal id. isNum is false for anything that is not all
+// digits; a number too large for int64 is an id that cannot exist (-1),
+// so it ends in the resource's 404, as in GitLab.
+func parseID(s string) (id int64, isNum bool) {
+	if s == "" || len(s) > 1000 {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return -1, true
+	}
+	return n, true
+}
+
+// pathID reads an integer path parameter; anything else is Grape's
+// "<name> is invalid".
+func (c *call) pathID(name string) (int64, error) {
+	id, ok := parseID(c.vars[name])
+	if !ok {
+		return 0, invalidParam(name)
+	}
+	return id, nil
+}
+
+func r(method, path string, a authMode, s scopeRule, fn func(*call) error) route {
+	return route{method: method, pattern: strings.Split(strings.Trim(path, "/"), "/"), auth: a, scope: s, handle: fn}
+}
+
+// table lists every endpoint. Literal segments come before captures at
+// the same position.
+func (h *Handler) table() []route {
+	const (
+		get, post, put, del = http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete
+	)
+	return []route{
+		r(get, "version", authRequired, scopeDefault, getVersion),
+		r(get, "metadata", authRequired, scopeDefault, getVersion),
+
+		r(get, "user", authRequired, scopeUser, getCurrentUser),
+		r(get, "user/keys", authRequired, scopeDefault, listOwnKeys),
+		r(post, "user/keys", authRequired, scopeDefault, addOwnKey),
+		r(get, "user/keys/:key_id", authRequired, scopeDefault, getOwnKey),
+		r(del, "user/keys/:key_id", authRequired, scopeDefault, deleteOwnKey),
+
+		r(get, "users", authRequired, scopeUser, listUsers),
+		r(post, "users", authRequired, scopeDefault, createUser),
+		r(get, "users/:id", authRequired, scopeUser, getUser),
+		r(put, "users/:id", authRequired, scopeDefault, updateUser),
+		r(post, "users/:id/block", authRequired, scopeDefault, blockUser),
+		r(post, "users/:id/unblock", authRequired, scopeDefault, unblockUser),
+		r(get, "users/:user_id/keys", authRequired, scopeDefault, listUserKeys),
+		r(post, "users/:user_id/personal_access_tokens", authRequired, scopeDefault, createUserToken),
+		r(get, "users/:user_id/impersonation_tokens", authRequired, scopeDefault, listImpersonationTokens),
+		r(post, "users/:user_id/impersonation_tokens", authRequired, scopeDefault, createImpersonationToken),
+		r(get, "users/:user_id/impersonation_tokens/:impersonation_token_id", authRequired, scopeDefault, getImpersonationToken),
+		r(del, "users/:user_id/impersonation_tokens/:impersonation_token_id", authRequired, scopeDefault, revokeImpersonationToken),
+
+		r(get, "personal_access_tokens", authRequired, scopeDefault, listTokens),
+		r(get, "personal_access_tokens/self", authRequired, scopeAny, getSelfToken),
+		r(del, "personal_access_tokens/self", authRequired, scopeAny, revokeSelfToken),
+		r(post, "personal_access_tokens/self/rotate", authRequired, scopeDefault, rotateSelfToken),
+		r(get, "personal_access_tokens/:id", authRequired, scopeDefault, getToken),
+		r(del, "personal_access_tokens/:id", authRequired, scopeDefault, revokeToken),
+		r(post, "personal_access_tokens/:id/rotate", authRequired, scopeDefault, rotateToken),
+
+		r(get, "projects", authOptional, scopeDefault, listProjects),
+		r(post, "projects", authRequired, scopeDefault, createProject),
+		r(get, "projects/:id", authOptional, scopeDefault, getProject),
+		r(del, "projects/:id", authRequired, scopeDefault, deleteProject),
+		r(get, "projects/:id/members", authOptional, scopeDefault, listMembers),
+		r(post, "projects/:id/members", authRequired, scopeDefault, addMember),
+		r(del, "projects/:id/members/:user_id", authRequired, scopeDefault, removeMember),
+
+		r(get, "application/settings", authRequired, scopeDefault, getSettings),
+		r(put, "application/settings", authRequired, scopeDefault, updateSettings),
+	}
+}

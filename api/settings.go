@@ -1,0 +1,79 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"gitgate/auth"
+)
+
+// GET /application/settings (admin): the settings of SPEC §1.1.
+func getSettings(c *call) error {
+	if err := c.requireAdmin(); err != nil {
+		return err
+	}
+	st, err := c.h.auth.Settings(c.ctx)
+	if err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusOK, SettingsJSON(st))
+	return nil
+}
+
+// PUT /application/settings (admin): changes the named settings in one
+// transaction through auth.UpdateSettings, exactly as the CLI does; other
+// GitLab settings are ignored, as GitLab ignores unknown parameters.
+func updateSettings(c *call) error {
+	if err := c.requireAdmin(); err != nil {
+		return err
+	}
+	changes := map[string]string{}
+	for _, name := range auth.SettingNames() {
+		if !c.params.has(name) {
+			continue
+		}
+		if c.params.isNull(name) {
+			changes[name] = ""
+			continue
+		}
+		var v string
+		switch name {
+		case auth.SettingMaxLifetime:
+			n, _, err := c.params.integer(name)
+			if err != nil {
+				return err
+			}
+			v = strconv.FormatInt(n, 10)
+			if n == 0 {
+				// GitLab clears the limit with an empty value; 0 days
+				// would lock everyone out, so it means "no limit" too.
+				v = ""
+			}
+		case auth.SettingTokenPrefix:
+			s, _, err := c.params.str(name)
+			if err != nil {
+				return err
+			}
+			v = s
+		default:
+			b, _, err := c.params.boolean(name)
+			if err != nil {
+				return err
+			}
+			v = strconv.FormatBool(b)
+		}
+		changes[name] = v
+	}
+	if len(changes) > 0 {
+		if _, err := c.h.auth.UpdateSettings(c.ctx, changes); err != nil {
+			return err
+		}
+	}
+	return getSettings(c)
+}
+
+// GET /version
+func getVersion(c *call) error {
+	writeJSON(c.w, http.StatusOK, VersionJSON(c.h.cfg.Revision))
+	return nil
+}

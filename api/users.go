@@ -1,0 +1,236 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"gitgate/auth"
+	"gitgate/store"
+)
+
+// GET /user: UserPublic, or UserWithAdmin for an admin.
+func getCurrentUser(c *call) error {
+	u := c.user()
+	writeJSON(c.w, http.StatusOK, UserDetailsJSON(u, c.links().BaseURL, u.Admin))
+	return nil
+}
+
+// userByPathID loads the user of an integer path parameter the way
+// GitLab's users routes do: a non-numeric id is no route at all, and an
+// unknown one is 404 User Not Found.
+func (c *call) userByPathID(name string) (*store.User, error) {
+	id, isNum := parseID(c.vars[name])
+	if !isNum {
+		return nil, errRouteNotFound
+	}
+	u, err := c.h.auth.User(c.ctx, id)
+	if errors.Is(err, auth.ErrNotFound) {
+		return nil, notFound("User")
+	}
+	return u, err
+}
+
+// GET /users: everyone signed in may list users (UserBasic); admins see
+// UserWithAdmin. Filters: username, search, active, blocked.
+func listUsers(c *call) error {
+	pg, err := c.pagination()
+	if err != nil {
+		return err
+	}
+	f := store.UserFilter{Offset: pg.offset(), Limit: pg.PerPage}
+	if f.Username, _, err = c.params.str("username"); err != nil {
+		return err
+	}
+	if f.Search, _, err = c.params.str("search"); err != nil {
+		return err
+	}
+	// Only admins match e-mail addresses: a search must not let anyone
+	// probe someone's address one character at a time.
+	f.SearchWithoutEmail = !c.isAdmin()
+	active, err := c.params.flag("active")
+	if err != nil {
+		return err
+	}
+	blocked, err := c.params.flag("blocked")
+	if err != nil {
+		return err
+	}
+	if f.Admins, err = c.params.flag("admins"); err != nil {
+		return err
+	}
+	if f.Admins && !c.isAdmin() {
+		f.Admins = false
+	}
+	switch {
+	case active && blocked:
+		// Both at once match nobody, as in GitLab.
+		return writeList(c, pg, 0, []UserBasic{})
+	case active:
+		f.Blocked = new(bool)
+	case blocked:
+		t := true
+		f.Blocked = &t
+	}
+	users, total, err := c.h.auth.ListUsers(c.ctx, f)
+	if err != nil {
+		return err
+	}
+	base := c.links().BaseURL
+	if c.isAdmin() {
+		out := make([]UserDetails, len(users))
+		for i := range users {
+			out[i] = UserDetailsJSON(&users[i], base, true)
+		}
+		return writeList(c, pg, total, out)
+	}
+	out := make([]UserBasic, len(users))
+	for i := range users {
+		out[i] = UserBasicJSON(&users[i], base)
+	}
+	return writeList(c, pg, total, out)
+}
+
+// GET /users/:id: User for everyone, UserWithAdmin for admins.
+func getUser(c *call) error {
+	u, err := c.userByPathID("id")
+	if err != nil {
+		return err
+	}
+	if c.isAdmin() {
+		writeJSON(c.w, http.StatusOK, UserDetailsJSON(u, c.links().BaseURL, true))
+		return nil
+	}
+	writeJSON(c.w, http.StatusOK, UserJSON(u, c.links().BaseURL))
+	return nil
+}
+
+// POST /users (admin). gitgate users may have no password (token-only);
+// GitLab's rule that one of password, reset_password or
+// force_random_password be given still applies, except for bots
+// (a gitgate extension: bots never have a password).
+func createUser(c *call) error {
+	if err := c.requireAdmin(); err != nil {
+		return err
+	}
+	var missing []string
+	get := func(name string) string {
+		s, ok, err := c.params.str(name)
+		if err != nil || !ok || s == "" {
+			missing = append(missing, name)
+		}
+		return s
+	}
+	in := auth.NewUser{Email: get("email"), Name: get("name"), Username: get("username")}
+	if len(missing) > 0 {
+		return missingParams(missing...)
+	}
+	var err error
+	if in.Admin, err = c.params.flag("admin"); err != nil {
+		return err
+	}
+	if in.Bot, err = c.params.flag("bot"); err != nil {
+		return err
+	}
+	pw, hasPW, err := c.params.str("password")
+	if err != nil {
+		return err
+	}
+	reset, err := c.params.flag("reset_password")
+	if err != nil {
+		return err
+	}
+	random, err := c.params.flag("force_random_password")
+	if err != nil {
+		return err
+	}
+	if !in.Bot && !(hasPW && pw != "") && !reset && !random {
+		return grapeError(http.StatusBadRequest, "password, reset_password, force_random_password are missing, at least one parameter must be provided")
+	}
+	if hasPW {
+		in.Password = pw
+	}
+	u, err := c.h.auth.CreateUser(c.ctx, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusCreated, UserDetailsJSON(u, c.links().BaseURL, true))
+	return nil
+}
+
+// PUT /users/:id (admin).
+func updateUser(c *call) error {
+	if err := c.requireAdmin(); err != nil {
+		return err
+	}
+	u, err := c.userByPathID("id")
+	if err != nil {
+		return err
+	}
+	var ch auth.UserChanges
+	for name, dst := range map[string]**string{"email": &ch.Email, "name": &ch.Name, "username": &ch.Username, "password": &ch.Password} {
+		s, ok, err := c.params.str(name)
+		if err != nil {
+			return err
+		}
+		if ok {
+			v := s
+			*dst = &v
+		}
+	}
+	for name, dst := range map[string]**bool{"admin": &ch.Admin, "bot": &ch.Bot} {
+		b, ok, err := c.params.boolean(name)
+		if err != nil {
+			return err
+		}
+		if ok {
+			v := b
+			*dst = &v
+		}
+	}
+	u, err = c.h.auth.UpdateUser(c.ctx, u.ID, ch)
+	if err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusOK, UserDetailsJSON(u, c.links().BaseURL, true))
+	return nil
+}
+
+// POST /users/:id/block (admin): 201 true, or 201 null when the user was
+// already blocked, as GitLab answers.
+func blockUser(c *call) error {
+	if err := c.requireAdmin(); err != nil {
+		return err
+	}
+	u, err := c.userByPathID("id")
+	if err != nil {
+		return err
+	}
+	if u.ID == c.user().ID {
+		return forbidden("The API initiating user cannot be blocked by the API")
+	}
+	if u.State == store.UserBlocked {
+		writeJSON(c.w, http.StatusCreated, nil)
+		return nil
+	}
+	if _, err := c.h.auth.SetBlocked(c.ctx, u.ID, true); err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusCreated, true)
+	return nil
+}
+
+// POST /users/:id/unblock (admin): 201 true.
+func unblockUser(c *call) error {
+	if err := c.requireAdmin(); err != nil {
+		return err
+	}
+	u, err := c.userByPathID("id")
+	if err != nil {
+		return err
+	}
+	if _, err := c.h.auth.SetBlocked(c.ctx, u.ID, false); err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusCreated, true)
+	return nil
+}

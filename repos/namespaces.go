@@ -1,0 +1,54 @@
+package repos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"gitgate/auth"
+	"gitgate/store"
+)
+
+// ErrNamespaceNotFound is returned for a namespace that does not exist.
+var ErrNamespaceNotFound = errors.New("namespace not found")
+
+// NamespaceByID loads a namespace (a user's or a group) by id.
+func (s *Service) NamespaceByID(ctx context.Context, id int64) (*store.Namespace, error) {
+	ns, err := s.db.NamespaceByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("namespace %d: %w", id, ErrNamespaceNotFound)
+	}
+	return ns, err
+}
+
+// NamespaceByPath loads a namespace by its full path.
+func (s *Service) NamespaceByPath(ctx context.Context, fullPath string) (*store.Namespace, error) {
+	ns, err := s.db.NamespaceByPath(ctx, fullPath)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("namespace %q: %w", fullPath, ErrNamespaceNotFound)
+	}
+	return ns, err
+}
+
+// CanCreateProjectIn decides whether p may create a project in ns: a
+// user's own namespace (or any, for an admin), or a group where p is at
+// least a developer, directly or through an ancestor group (GitLab's
+// default project creation level).
+func (s *Service) CanCreateProjectIn(ctx context.Context, p *auth.Principal, ns *store.Namespace) (bool, error) {
+	if p.IsAnonymous() {
+		return false, nil
+	}
+	if p.User.Admin {
+		return true, nil
+	}
+	if ns.Kind == store.NamespaceUser {
+		return ns.OwnerID != nil && *ns.OwnerID == p.User.ID, nil
+	}
+	// Project id 0 matches no project membership: only group
+	// memberships of ns and its ancestors count.
+	l, err := s.db.MaxAccessLevel(ctx, p.User.ID, 0, ns.Ancestry())
+	if err != nil {
+		return false, fmt.Errorf("group access: %w", err)
+	}
+	return AccessLevel(l) >= Developer, nil
+}

@@ -1,0 +1,42 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+
+	"gitgate/api"
+)
+
+// The REST API door: GitLab's v4 API under /api/v4/.
+func init() {
+	components = append(components, component{name: "api", mount: mountAPI})
+}
+
+func mountAPI(s *Server, mux *http.ServeMux) {
+	h := api.New(api.Config{
+		Auth:  s.Auth,
+		Repos: s.Repos,
+		Log:   s.log,
+		Links: s.apiLinks,
+	})
+	// One pattern per method: a method-less "/api/v4/" would conflict
+	// with a door that registers "GET /" (neither would be more specific).
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		mux.Handle(m+" "+api.Prefix+"/", h)
+	}
+}
+
+// apiLinks gives the addresses shown in API objects: the configured
+// external URL, or the bound address when the configuration named port 0.
+func (s *Server) apiLinks() api.Links {
+	base := s.cfg.ExternalURL
+	if strings.HasSuffix(base, ":0") || strings.Contains(base, ":0/") {
+		base = "http://" + s.HTTPAddr()
+	}
+	ssh := s.cfg.SSHAddr
+	if strings.HasSuffix(ssh, ":0") {
+		// The SSH door binds later; an address with port 0 is no address.
+		ssh = ""
+	}
+	return api.Links{BaseURL: strings.TrimRight(base, "/"), SSHAddr: ssh}
+}
