@@ -1,0 +1,37 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"time"
+
+	"gitgate/api"
+	"gitgate/auth"
+	"gitgate/store"
+)
+
+// The CLI's --json prints the REST API's own objects (SPEC §11), from the
+// api package's entity functions, so the two can never drift apart.
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// tokenJSON includes the secret only when one is given (creation and
+// rotation).
+func tokenJSON(t *store.Token, now time.Time, secret string) any {
+	if secret != "" {
+		return api.CreatedTokenJSON(&auth.CreatedToken{Token: t, Secret: secret}, now)
+	}
+	return api.TokenJSON(t, now)
+}
+
+func (a *app) userJSON(u *store.User) any {
+	return api.UserDetailsJSON(u, a.cfg.Defaults().ExternalURL, true)
+}
+
+func keyJSON(k *store.SSHKey) any { return api.KeyJSON(k) }
+
+func settingsJSON(s auth.Settings) any { return api.SettingsJSON(s) }

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"gitgate/auth"
+	"gitgate/repos"
+)
+
+func cmdGroup(ctx context.Context, a *app, args []string) error {
+	if len(args) == 0 || args[0] != "create" {
+		return usagef("usage: gitgate group create PATH [--visibility private|internal|public] [--name NAME]")
+	}
+	fs := newFlagSet("group create", a)
+	visibility := fs.String("visibility", repos.Private, "private, internal or public")
+	name := fs.String("name", "", "display name (default: the last path component)")
+	pos, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if err := expectArgs(pos, 1, "group create PATH [--visibility private|internal|public]"); err != nil {
+		return err
+	}
+	s, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	ns, err := s.repos.CreateGroup(ctx, pos[0], *name, *visibility, 0)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "Created group %s (id %d)\n", ns.FullPath, ns.ID)
+	return nil
+}
+
+func cmdRepo(ctx context.Context, a *app, args []string) error {
+	if len(args) == 0 || args[0] != "create" {
+		return usagef("usage: gitgate repo create NAMESPACE/NAME [--visibility private|internal|public]")
+	}
+	fs := newFlagSet("repo create", a)
+	visibility := fs.String("visibility", repos.Private, "private, internal or public")
+	branch := fs.String("default-branch", "main", "default branch")
+	description := fs.String("description", "", "description")
+	pos, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if err := expectArgs(pos, 1, "repo create NAMESPACE/NAME [--visibility private|internal|public] [--default-branch B]"); err != nil {
+		return err
+	}
+	ns, name, err := repos.SplitPath(pos[0])
+	if err != nil {
+		return err
+	}
+	s, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	p, err := s.repos.CreateProject(ctx, repos.NewProject{NamespacePath: ns, Path: name, Visibility: *visibility,
+		DefaultBranch: *branch, Description: *description})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "Created repository %s (id %d, %s)\n", p.FullPath(), p.ID, p.Visibility)
+	return nil
+}
+
+func cmdMember(ctx context.Context, a *app, args []string) error {
+	const usage = "member add (NAMESPACE/NAME | GROUP) USER --access guest|reporter|developer|maintainer|owner"
+	if len(args) == 0 || args[0] != "add" {
+		return usagef("usage: gitgate %s", usage)
+	}
+	fs := newFlagSet("member add", a)
+	access := fs.String("access", "", "access level")
+	pos, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if err := expectArgs(pos, 2, usage); err != nil {
+		return err
+	}
+	if *access == "" {
+		return usagef("usage: gitgate %s", usage)
+	}
+	level, err := repos.ParseAccessLevel(*access)
+	if err != nil {
+		return err
+	}
+	s, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	u, err := s.user(ctx, pos[1])
+	if err != nil {
+		return err
+	}
+	target, err := s.repos.ResolveTarget(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if err := s.repos.AddMember(ctx, target, u.ID, level); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "%s is now %s of %s\n", u.Username, level, pos[0])
+	return nil
+}
+
+func cmdKey(ctx context.Context, a *app, args []string) error {
+	const usage = `key add --user U --title T (--key "ssh-ed25519 …" | --file F) [--expires-at YYYY-MM-DD]`
+	if len(args) == 0 || args[0] != "add" {
+		return usagef("usage: gitgate %s", usage)
+	}
+	fs := newFlagSet("key add", a)
+	user := fs.String("user", "", "owner's username")
+	title := fs.String("title", "", "title (default: the key's comment)")
+	key := fs.String("key", "", "the public key line")
+	file := fs.String("file", "", "file holding the public key")
+	expires := fs.String("expires-at", "", "expiry date YYYY-MM-DD")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if err := expectArgs(pos, 0, usage); err != nil {
+		return err
+	}
+	if *user == "" || (*key == "") == (*file == "") {
+		return usagef("usage: gitgate %s", usage)
+	}
+	text := *key
+	if *file != "" {
+		b, err := os.ReadFile(*file)
+		if err != nil {
+			return fmt.Errorf("read key file: %w", err)
+		}
+		text = string(b)
+	}
+	exp, err := parseOptionalDate(*expires)
+	if err != nil {
+		return err
+	}
+	s, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	u, err := s.user(ctx, *user)
+	if err != nil {
+		return err
+	}
+	k, err := s.auth.AddKey(ctx, auth.NewKey{UserID: u.ID, Title: *title, Key: text, ExpiresAt: exp})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(a.stdout, keyJSON(k))
+	}
+	fmt.Fprintf(a.stdout, "Added key %s (id %d) for %s\n", k.Fingerprint, k.ID, u.Username)
+	return nil
+}
