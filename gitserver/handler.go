@@ -15,7 +15,6 @@ import (
 	"mime"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
@@ -119,15 +118,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	req := &request{w: rec, r: r}
 	result := h.serve(req)
+	// HTTP request counts and the access log line come from the server's
+	// middleware (handler group "git"); this adds the Git operation.
 	if h.Metrics != nil {
-		h.Metrics.HTTPRequests.WithLabelValues("git", strconv.Itoa(rec.status())).Inc()
+		h.Metrics.GitBytes.WithLabelValues(transport, "in").Add(float64(req.bytesIn))
+		h.Metrics.GitBytes.WithLabelValues(transport, "out").Add(float64(req.bytesOut))
 		if result != "" {
 			h.Metrics.GitOperations.WithLabelValues(transport, req.service, result).Inc()
-			h.Metrics.GitBytes.WithLabelValues(transport, "in").Add(float64(req.bytesIn))
-			h.Metrics.GitBytes.WithLabelValues(transport, "out").Add(float64(req.bytesOut))
 		}
 	}
-	h.log().LogAttrs(r.Context(), slog.LevelInfo, "git http request",
+	if result == "" {
+		return
+	}
+	h.log().LogAttrs(r.Context(), slog.LevelInfo, "git operation finished", slog.String("transport", transport),
 		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("service", req.service),
 		slog.String("user", req.p.Username()), slog.Int("status", rec.status()), slog.String("result", result),
 		slog.Int64("bytes_in", req.bytesIn), slog.Int64("bytes_out", req.bytesOut),
