@@ -253,7 +253,10 @@ func (s *Service) CheckLogin(ctx context.Context, username, password string) (*s
 	return u, nil
 }
 
-var dummyHash, _ = HashPassword("gitgate timing equaliser")
+// dummyHash has the parameters of real hashes, so checking a password
+// against it costs what a real check costs. It is a constant: computing it
+// at start-up would leave argon2's 19 MiB of garbage in a fresh server.
+const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$mzU+ffgMp7/++hXjdTyr/w$WIPAQ199D+GQC3OIn0pxxOWx60EB35aPcWNwaTFcgEk"
 
 // EnsureRoot creates the first admin, root, when there are no users. It
 // returns the generated password (empty when one was supplied or root was

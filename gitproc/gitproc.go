@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -62,7 +63,13 @@ type Runner struct {
 	// KillGrace is how long a cancelled process gets after SIGTERM
 	// before SIGKILL.
 	KillGrace time.Duration
+
+	running atomic.Int64
 }
+
+// Running is the number of git service processes running now; background
+// work (housekeeping) waits for it to drop to zero.
+func (r *Runner) Running() int64 { return r.running.Load() }
 
 // ExitError is a git process that ran and exited non-zero.
 type ExitError struct{ Code int }
@@ -107,7 +114,10 @@ func (r *Runner) Run(ctx context.Context, c Command) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start git %s: %w", c.Service, err)
 	}
+	r.running.Add(1)
+	defer r.running.Add(-1)
 	if r.Metrics != nil {
+		r.Metrics.GitProcessesStarted.Inc()
 		r.Metrics.GitProcesses.Inc()
 		defer r.Metrics.GitProcesses.Dec()
 	}

@@ -1,7 +1,6 @@
 package gitserver_test
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -55,9 +54,9 @@ func TestPushTriggersHousekeeping(t *testing.T) {
 	f.commit(t, wt, "hk.txt", "housekeeping")
 	f.MustGit(wt, "push", "-q", f.url("developer", "grp/private"), "main:hk")
 	dir := f.Server.Repos.DiskPath(mustFind(t, f, "grp/private").ID)
-	waitFor(t, "the multi-pack-index of the pushed repository", func() bool {
-		_, err := os.Stat(filepath.Join(dir, "objects", "pack", "multi-pack-index"))
-		return err == nil
+	waitFor(t, "the bitmap of the pushed repository", func() bool {
+		bitmaps, _ := filepath.Glob(filepath.Join(dir, "objects", "pack", "*.bitmap"))
+		return len(bitmaps) > 0
 	})
 	// The repository still serves after its repack.
 	if _, r := f.clone(t, f.url("reporter", "grp/private")); r.Err != nil {

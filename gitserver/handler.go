@@ -53,6 +53,8 @@ type Handler struct {
 	// Fallback, when set, serves every path that is not a Git route (the
 	// handler is mounted at "/"); nil answers 404.
 	Fallback http.Handler
+
+	caps capabilityCache
 }
 
 // Endpoints of the smart HTTP protocol.
@@ -353,11 +355,26 @@ func wantsV2(p string) bool {
 // rather than a broken pkt-line stream.
 func (h *Handler) advertise(q *request, proj *store.Project, dir string) string {
 	proto := protocol(q.r)
+	v2 := q.service == gitproc.UploadPack && wantsV2(proto)
 	var out, stderr bytes.Buffer
-	err := h.Runner.Run(q.r.Context(), gitproc.Command{
-		Service: q.service, RepoDir: dir, StatelessRPC: true, AdvertiseRefs: true,
-		Protocol: proto, Stdout: &out, Stderr: &limitedWriter{w: &stderr, n: 64 << 10},
-	})
+	key, cacheable := capabilityKeyFor(dir, proto)
+	cacheable = cacheable && v2
+	cached, hit := []byte(nil), false
+	if cacheable {
+		cached, hit = h.caps.get(key)
+	}
+	var err error
+	if hit {
+		out.Write(cached)
+	} else {
+		err = h.Runner.Run(q.r.Context(), gitproc.Command{
+			Service: q.service, RepoDir: dir, StatelessRPC: true, AdvertiseRefs: true,
+			Protocol: proto, Stdout: &out, Stderr: &limitedWriter{w: &stderr, n: 64 << 10},
+		})
+		if err == nil && cacheable {
+			h.caps.put(key, out.Bytes())
+		}
+	}
 	if err != nil {
 		if q.r.Context().Err() != nil {
 			return "client_gone"
@@ -377,7 +394,7 @@ func (h *Handler) advertise(q *request, proj *store.Project, dir string) string 
 	// Protocol v2 starts with its capability advertisement; v0/v1 with
 	// the "# service=" line git's http-backend writes (push is always
 	// v0: git has no v2 receive-pack).
-	if !(q.service == gitproc.UploadPack && wantsV2(proto)) {
+	if !v2 {
 		_ = gitproc.WritePkt(&prefix, "# service="+q.service+"\n")
 		_ = gitproc.WriteFlush(&prefix)
 	}

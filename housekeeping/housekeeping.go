@@ -1,18 +1,19 @@
 // Package housekeeping keeps pushed repositories fast to serve: after
-// pushes it repacks (geometrically, with a multi-pack-index bitmap),
-// writes the commit-graph and packs refs, in the background, debounced,
-// one job at a time per repository, never in a push's way.
+// pushes it repacks when needed, writes the commit-graph and packs refs,
+// in the background, debounced, one job at a time per repository, at the
+// lowest CPU priority and only when no Git operation is running.
 //
 // Why these jobs: every push lands as its own pack (receive.unpackLimit=1,
 // see docs/repositories.md), so without repacking a busy repository ends
 // up with thousands of packs and every fetch pays for searching them.
 // "git repack --geometric=2" keeps the pack count logarithmic while
-// rewriting little, and the MIDX bitmap lets upload-pack count objects
-// without walking history. The commit-graph speeds up every walk
-// (negotiation, merge-base in the protected-branch hook). Once a week a
-// full repack moves unreachable objects into a cruft pack that expires
-// after two weeks, so force-pushed-away objects do not pile up forever
-// while an in-flight push's objects are never deleted under it.
+// rewriting little; the reachability bitmap lets
+// upload-pack count objects without walking history. The commit-graph
+// speeds up every walk (negotiation, merge-base in the protected-branch
+// hook). Once a week a full repack moves unreachable objects into a cruft
+// pack that expires after two weeks, so force-pushed-away objects do not
+// pile up forever while an in-flight push's objects are never deleted
+// under it.
 package housekeeping
 
 import (
@@ -35,6 +36,9 @@ const (
 	DefaultDelay       = 30 * time.Second
 	DefaultConcurrency = 2
 	DefaultFullEvery   = 7 * 24 * time.Hour
+	DefaultMaxDefer    = 10 * time.Minute
+	// busyRetry is how soon a job deferred by Busy looks again.
+	busyRetry = 2 * time.Second
 )
 
 // fullStamp is the file whose modification time records the last full
@@ -50,6 +54,12 @@ type Config struct {
 	Concurrency int
 	// FullEvery is how often a repository gets a full (cruft) repack.
 	FullEvery time.Duration
+	// Busy, when set, reports whether the server is serving Git right
+	// now. A due job waits for a quiet moment, so maintenance never takes
+	// CPU or memory from a clone or push in progress — but not longer
+	// than MaxDefer after the push that asked for it.
+	Busy     func() bool
+	MaxDefer time.Duration
 	// GitBin is the git executable ("git" when empty).
 	GitBin string
 	Log    *slog.Logger
@@ -71,7 +81,9 @@ type Scheduler struct {
 }
 
 type repoState struct {
-	timer   *time.Timer
+	timer *time.Timer
+	// since is when the pending job was first asked for (MaxDefer).
+	since   time.Time
 	running bool
 	// again records a push during a running job: its objects may not be
 	// in that job's repack, so another run follows.
@@ -88,6 +100,9 @@ func New(cfg Config) *Scheduler {
 	}
 	if cfg.FullEvery <= 0 {
 		cfg.FullEvery = DefaultFullEvery
+	}
+	if cfg.MaxDefer <= 0 {
+		cfg.MaxDefer = DefaultMaxDefer
 	}
 	if cfg.GitBin == "" {
 		cfg.GitBin = "git"
@@ -115,9 +130,22 @@ func (s *Scheduler) Pushed(repoDir string) {
 	case st.running:
 		st.again = true
 	case st.timer == nil:
-		s.wg.Add(1)
-		st.timer = time.AfterFunc(s.cfg.Delay, func() { s.run(repoDir) })
+		st.since = time.Now()
+		s.schedule(repoDir, st, s.cfg.Delay)
 	}
+}
+
+// schedule starts st's timer; s.mu is held.
+func (s *Scheduler) schedule(repoDir string, st *repoState, after time.Duration) {
+	s.wg.Add(1)
+	st.timer = time.AfterFunc(after, func() { s.run(repoDir) })
+}
+
+// Pending is the number of repositories with a job waiting or running.
+func (s *Scheduler) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.repos)
 }
 
 func (s *Scheduler) run(repoDir string) {
@@ -125,6 +153,11 @@ func (s *Scheduler) run(repoDir string) {
 	s.mu.Lock()
 	st := s.repos[repoDir]
 	if s.stopped || st == nil {
+		s.mu.Unlock()
+		return
+	}
+	if s.cfg.Busy != nil && s.cfg.Busy() && time.Since(st.since) < s.cfg.MaxDefer {
+		s.schedule(repoDir, st, busyRetry)
 		s.mu.Unlock()
 		return
 	}
@@ -153,50 +186,72 @@ func (s *Scheduler) run(repoDir string) {
 	case s.stopped:
 	case st.again:
 		st.again = false
-		s.wg.Add(1)
-		st.timer = time.AfterFunc(s.cfg.Delay, func() { s.run(repoDir) })
+		st.since = time.Now()
+		s.schedule(repoDir, st, s.cfg.Delay)
 	default:
 		// Forget idle repositories: memory follows activity.
 		delete(s.repos, repoDir)
 	}
 }
 
-// housekeep is one job on one repository.
+// IncrementalPackLimit is how many packs a repository may hold before a
+// push's job rolls the small ones up. Each push adds one pack; below this,
+// searching a few packs costs less than rewriting any of them.
+const IncrementalPackLimit = 8
+
+// housekeep is one job on one repository. It does only what the
+// repository needs, because every byte it rewrites competes with serving:
+//   - no reachability bitmap yet (a new or freshly mirrored repository),
+//     or the weekly full repack is due: one full repack with a bitmap,
+//     unreachable objects moved to a cruft pack;
+//   - IncrementalPackLimit packs or more: a geometric repack that merges
+//     the small recent packs and leaves the big one alone, with a
+//     multi-pack-index bitmap over the packs that remain;
+//   - always: the commit-graph (incremental) and packed refs.
 func (s *Scheduler) housekeep(ctx context.Context, dir string) error {
-	if _, err := os.Stat(filepath.Join(dir, "objects")); err != nil {
+	packDir := filepath.Join(dir, "objects", "pack")
+	if _, err := os.Stat(packDir); err != nil {
 		// Deleted since the push: nothing to do.
 		return nil
 	}
-	full := false
-	if fi, err := os.Stat(filepath.Join(dir, fullStamp)); err != nil || time.Since(fi.ModTime()) >= s.cfg.FullEvery {
-		full = true
+	packs, _ := filepath.Glob(filepath.Join(packDir, "*.pack"))
+	bitmaps, _ := filepath.Glob(filepath.Join(packDir, "*.bitmap"))
+	stamp := filepath.Join(dir, fullStamp)
+	fi, err := os.Stat(stamp)
+	full := len(packs) > 0 && (len(bitmaps) == 0 || err != nil || time.Since(fi.ModTime()) >= s.cfg.FullEvery)
+	var steps [][]string
+	switch {
+	case full:
+		steps = append(steps, []string{"repack", "-q", "-a", "-d", "-b", "--cruft", "--cruft-expiration=2.weeks.ago"})
+	case len(packs) >= IncrementalPackLimit:
+		steps = append(steps, []string{"repack", "-q", "-d", "--geometric=2", "--write-midx", "-b"})
 	}
-	repack := []string{"repack", "-q", "-d", "-b", "--write-midx", "--geometric=2"}
-	if full {
-		repack = []string{"repack", "-q", "-d", "-b", "--write-midx", "--cruft", "--cruft-expiration=2.weeks.ago"}
+	if len(packs) > 0 {
+		steps = append(steps, []string{"commit-graph", "write", "--reachable", "--split", "--changed-paths"})
 	}
-	steps := [][]string{
-		repack,
-		{"commit-graph", "write", "--reachable", "--split", "--changed-paths"},
-		{"pack-refs", "--all", "--prune"},
-	}
+	steps = append(steps, []string{"pack-refs", "--all", "--prune"})
 	for _, args := range steps {
 		if err := s.git(ctx, dir, args...); err != nil {
 			return err
 		}
 	}
 	if full {
-		if err := os.WriteFile(filepath.Join(dir, fullStamp), nil, 0o640); err != nil {
+		if err := os.WriteFile(stamp, nil, 0o640); err != nil {
 			return fmt.Errorf("record full repack: %w", err)
 		}
 		now := time.Now()
-		_ = os.Chtimes(filepath.Join(dir, fullStamp), now, now)
+		if err := os.Chtimes(stamp, now, now); err != nil {
+			return fmt.Errorf("record full repack: %w", err)
+		}
 	}
 	return nil
 }
 
 func (s *Scheduler) git(ctx context.Context, dir string, args ...string) error {
-	cmd := exec.CommandContext(ctx, s.cfg.GitBin, args...)
+	// At the lowest CPU priority (nice 19, inherited by repack's
+	// pack-objects), a job that must run while Git is served takes only
+	// idle CPU.
+	cmd := exec.CommandContext(ctx, "nice", append([]string{"-n", "19", s.cfg.GitBin}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "GIT_CONFIG_NOSYSTEM=1", "LANG=C", "GIT_DIR=" + dir}
 	// Its own process group, so a stop kills repack's children too.

@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,7 +45,7 @@ func pushedRepo(t *testing.T) string {
 	return dir
 }
 
-func TestHousekeepingAfterPushWritesMIDXBitmapAndCommitGraph(t *testing.T) {
+func TestFirstHousekeepingWritesABitmapAndCommitGraph(t *testing.T) {
 	dir := pushedRepo(t)
 	done := make(chan error, 4)
 	s := New(Config{Delay: time.Millisecond, Done: func(_ string, err error) { done <- err }})
@@ -53,7 +55,7 @@ func TestHousekeepingAfterPushWritesMIDXBitmapAndCommitGraph(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("job: %v", err)
 	}
-	for _, p := range []string{"objects/pack/multi-pack-index", "objects/info/commit-graphs/commit-graph-chain", "packed-refs", fullStamp} {
+	for _, p := range []string{"objects/info/commit-graphs/commit-graph-chain", "packed-refs", fullStamp} {
 		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
 			t.Errorf("after housekeeping: %v", err)
 		}
@@ -96,5 +98,105 @@ func TestDeletedRepositoryIsSkipped(t *testing.T) {
 	s.Pushed(filepath.Join(t.TempDir(), "gone.git"))
 	if err := <-done; err != nil {
 		t.Fatalf("job on a deleted repository: %v", err)
+	}
+}
+
+func TestJobWaitsWhileGitIsServedUntilMaxDefer(t *testing.T) {
+	dir := pushedRepo(t)
+	var busy atomic.Bool
+	busy.Store(true)
+	done := make(chan error, 2)
+	s := New(Config{Delay: time.Millisecond, Busy: busy.Load, MaxDefer: time.Hour, Done: func(_ string, err error) { done <- err }})
+	defer s.Stop(context.Background())
+	s.Pushed(dir)
+	select {
+	case <-done:
+		t.Fatal("a job ran while Git was being served")
+	case <-time.After(3 * busyRetry):
+	}
+	if s.Pending() != 1 {
+		t.Fatalf("pending jobs = %d, want 1", s.Pending())
+	}
+	busy.Store(false)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	// Past MaxDefer a job runs even on a busy server.
+	busy.Store(true)
+	s2 := New(Config{Delay: time.Millisecond, Busy: busy.Load, MaxDefer: time.Millisecond, Done: func(_ string, err error) { done <- err }})
+	defer s2.Stop(context.Background())
+	s2.Pushed(dir)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func packCount(t *testing.T, dir string) int {
+	packs, _ := filepath.Glob(filepath.Join(dir, "objects", "pack", "*.pack"))
+	return len(packs)
+}
+
+func TestLaterJobsRepackOnlyWhenPacksPileUpAndFullyAfterTheInterval(t *testing.T) {
+	dir := pushedRepo(t)
+	done := make(chan error, 2)
+	s := New(Config{Delay: time.Millisecond, FullEvery: time.Hour, Done: func(_ string, err error) { done <- err }})
+	defer s.Stop(context.Background())
+	job := func() {
+		t.Helper()
+		s.Pushed(dir)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	job() // first: full, with a bitmap
+	if n := packCount(t, dir); n != 1 {
+		t.Fatalf("%d packs after the first job, want 1", n)
+	}
+	addPacks := func(n int) {
+		t.Helper()
+		for i := 0; i < n; i++ {
+			blob := exec.Command("git", "--git-dir="+dir, "hash-object", "-w", "--stdin")
+			blob.Stdin = strings.NewReader(fmt.Sprintf("loose object %d %d", i, time.Now().UnixNano()))
+			out, err := blob.Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			pack := exec.Command("git", "--git-dir="+dir, "pack-objects", "-q", filepath.Join(dir, "objects", "pack", "pack"))
+			pack.Stdin = strings.NewReader(string(out))
+			if out, err := pack.CombinedOutput(); err != nil {
+				t.Fatalf("%v %s", err, out)
+			}
+		}
+	}
+	addPacks(2)
+	job() // few packs: left alone
+	if n := packCount(t, dir); n != 3 {
+		t.Fatalf("%d packs after a job on a tidy repository, want the 3 left alone", n)
+	}
+	addPacks(IncrementalPackLimit)
+	job() // many packs: geometric roll-up of the small ones
+	if n := packCount(t, dir); n >= 3+IncrementalPackLimit {
+		t.Fatalf("%d packs after a job on %d packs: nothing was rolled up", n, 3+IncrementalPackLimit)
+	}
+	if bitmaps, _ := filepath.Glob(filepath.Join(dir, "objects", "pack", "*.bitmap")); len(bitmaps) != 1 {
+		t.Fatalf("want one bitmap after the incremental repack, have %v", bitmaps)
+	}
+	stamp := filepath.Join(dir, fullStamp)
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(stamp, old, old); err != nil {
+		t.Fatal(err)
+	}
+	job() // the full repack is due
+	if fi, err := os.Stat(stamp); err != nil || time.Since(fi.ModTime()) > time.Minute {
+		t.Fatalf("the full repack due after FullEvery did not run (%v)", err)
+	}
+	// Reachable objects in one bitmapped pack; the unreachable loose
+	// blobs in a cruft pack.
+	if n := packCount(t, dir); n > 2 {
+		t.Fatalf("%d packs after a full repack, want at most 2 (main and cruft)", n)
+	}
+	if out, err := exec.Command("git", "--git-dir="+dir, "fsck", "--no-progress").CombinedOutput(); err != nil {
+		t.Fatalf("fsck: %v\n%s", err, out)
 	}
 }

@@ -25,8 +25,10 @@ type Metrics struct {
 	GitDuration *prometheus.HistogramVec
 	// GitBytes counts bytes by transport and direction (in|out).
 	GitBytes *prometheus.CounterVec
-	// GitProcesses is the number of running git processes.
-	GitProcesses prometheus.Gauge
+	// GitProcesses is the number of running git processes;
+	// GitProcessesStarted counts them.
+	GitProcesses        prometheus.Gauge
+	GitProcessesStarted prometheus.Counter
 	// AuthAttempts counts authentications by transport, method and result.
 	AuthAttempts *prometheus.CounterVec
 	// SSHSessions is the number of open SSH sessions; SSHSessionsTotal counts them.
@@ -34,6 +36,8 @@ type Metrics struct {
 	SSHSessionsTotal *prometheus.CounterVec
 	// ThrottledRequests counts requests refused by the failed-auth lockout.
 	ThrottledRequests *prometheus.CounterVec
+	// HousekeepingJobs counts repository maintenance jobs by result (ok|error).
+	HousekeepingJobs *prometheus.CounterVec
 }
 
 // New creates and registers every collector.
@@ -58,6 +62,9 @@ func New() *Metrics {
 		GitProcesses: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "gitgate_git_processes", Help: "Git processes running now.",
 		}),
+		GitProcessesStarted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gitgate_git_processes_started_total", Help: "Git service processes started.",
+		}),
 		AuthAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gitgate_auth_attempts_total", Help: "Authentication attempts by transport, method and result.",
 		}, []string{"transport", "method", "result"}),
@@ -70,9 +77,12 @@ func New() *Metrics {
 		ThrottledRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gitgate_throttled_requests_total", Help: "Requests refused because their address failed authentication too often.",
 		}, []string{"transport"}),
+		HousekeepingJobs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gitgate_housekeeping_jobs_total", Help: "Repository maintenance jobs by result.",
+		}, []string{"result"}),
 	}
-	r.MustRegister(m.HTTPRequests, m.GitOperations, m.GitDuration, m.GitBytes, m.GitProcesses, m.AuthAttempts,
-		m.SSHSessions, m.SSHSessionsTotal, m.ThrottledRequests)
+	r.MustRegister(m.HTTPRequests, m.GitOperations, m.GitDuration, m.GitBytes, m.GitProcesses, m.GitProcessesStarted, m.AuthAttempts,
+		m.SSHSessions, m.SSHSessionsTotal, m.ThrottledRequests, m.HousekeepingJobs)
 	return m
 }
 

@@ -25,38 +25,38 @@ type Config struct {
 	// Failed-authentication lockout (SPEC §4, §11), shared by the doors.
 	// AuthLockoutFailures failures within AuthLockoutWindow ban an address
 	// for AuthLockoutDuration; negative failures disable the lockout.
-	AuthLockoutFailures int           `env:"GITGATE_AUTH_LOCKOUT_FAILURES"` // GITGATE_AUTH_LOCKOUT_FAILURES, default 30
-	AuthLockoutWindow   time.Duration `env:"GITGATE_AUTH_LOCKOUT_WINDOW"`   // GITGATE_AUTH_LOCKOUT_WINDOW, default 60s
-	AuthLockoutDuration time.Duration `env:"GITGATE_AUTH_LOCKOUT_DURATION"` // GITGATE_AUTH_LOCKOUT_DURATION, default 1h
+	AuthLockoutFailures int           `env:"GITGATE_AUTH_LOCKOUT_FAILURES"` // default 30
+	AuthLockoutWindow   time.Duration `env:"GITGATE_AUTH_LOCKOUT_WINDOW"`   // default 60s
+	AuthLockoutDuration time.Duration `env:"GITGATE_AUTH_LOCKOUT_DURATION"` // default 1h
 	// AuthLockoutAllowList addresses/CIDRs are never locked out (loopback
 	// is not exempt unless listed).
-	AuthLockoutAllowList []string `env:"GITGATE_AUTH_LOCKOUT_ALLOWLIST"` // GITGATE_AUTH_LOCKOUT_ALLOWLIST, comma-separated CIDRs
+	AuthLockoutAllowList []string `env:"GITGATE_AUTH_LOCKOUT_ALLOWLIST"` // comma-separated CIDRs
 	// TrustedProxies (addresses/CIDRs) may tell the client address in
 	// X-Forwarded-For; nobody else is believed.
-	TrustedProxies []string `env:"GITGATE_TRUSTED_PROXIES"` // GITGATE_TRUSTED_PROXIES, comma-separated CIDRs
+	TrustedProxies []string `env:"GITGATE_TRUSTED_PROXIES"` // comma-separated CIDRs
 	// HousekeepingDelay is how long after a push its repository is
 	// repacked (pushes meanwhile share the job).
-	HousekeepingDelay time.Duration `env:"GITGATE_HOUSEKEEPING_DELAY"` // GITGATE_HOUSEKEEPING_DELAY, default 30s
+	HousekeepingDelay time.Duration `env:"GITGATE_HOUSEKEEPING_DELAY"` // default 30s
 
 	// Git over SSH (SPEC §5); zero values take sshserver's defaults.
 	// SSHLoginTimeout bounds the handshake and authentication.
-	SSHLoginTimeout time.Duration `env:"GITGATE_SSH_LOGIN_TIMEOUT"` // GITGATE_SSH_LOGIN_TIMEOUT, default 60s
+	SSHLoginTimeout time.Duration `env:"GITGATE_SSH_LOGIN_TIMEOUT"` // default 60s
 	// SSHIdleTimeout closes a connection that runs no session for this
 	// long (a running clone or push is never idle).
-	SSHIdleTimeout time.Duration `env:"GITGATE_SSH_IDLE_TIMEOUT"` // GITGATE_SSH_IDLE_TIMEOUT, default 5m
+	SSHIdleTimeout time.Duration `env:"GITGATE_SSH_IDLE_TIMEOUT"` // default 5m
 	// SSHKeepAliveInterval is how often the server pings clients;
 	// SSHKeepAliveCountMax unanswered pings close the connection. A
 	// negative interval disables keepalives.
-	SSHKeepAliveInterval time.Duration `env:"GITGATE_SSH_KEEPALIVE_INTERVAL"`  // GITGATE_SSH_KEEPALIVE_INTERVAL, default 15s
-	SSHKeepAliveCountMax int           `env:"GITGATE_SSH_KEEPALIVE_COUNT_MAX"` // GITGATE_SSH_KEEPALIVE_COUNT_MAX, default 3
+	SSHKeepAliveInterval time.Duration `env:"GITGATE_SSH_KEEPALIVE_INTERVAL"`  // default 15s
+	SSHKeepAliveCountMax int           `env:"GITGATE_SSH_KEEPALIVE_COUNT_MAX"` // default 3
 	// SSHMaxSessions bounds concurrent SSH connections and sessions in
 	// total, SSHMaxSessionsPerAddr those of one client address, and
 	// SSHMaxSessionsPerConn the sessions multiplexed on one connection.
-	SSHMaxSessions        int `env:"GITGATE_SSH_MAX_SESSIONS"`          // GITGATE_SSH_MAX_SESSIONS, default 1000
-	SSHMaxSessionsPerAddr int `env:"GITGATE_SSH_MAX_SESSIONS_PER_ADDR"` // GITGATE_SSH_MAX_SESSIONS_PER_ADDR, default 50
-	SSHMaxSessionsPerConn int `env:"GITGATE_SSH_MAX_SESSIONS_PER_CONN"` // GITGATE_SSH_MAX_SESSIONS_PER_CONN, default 10
+	SSHMaxSessions        int `env:"GITGATE_SSH_MAX_SESSIONS"`          // default 1000
+	SSHMaxSessionsPerAddr int `env:"GITGATE_SSH_MAX_SESSIONS_PER_ADDR"` // default 50
+	SSHMaxSessionsPerConn int `env:"GITGATE_SSH_MAX_SESSIONS_PER_CONN"` // default 10
 	// SSHMaxAuthTries bounds authentication attempts per connection.
-	SSHMaxAuthTries int `env:"GITGATE_SSH_MAX_AUTH_TRIES"` // GITGATE_SSH_MAX_AUTH_TRIES, default 6
+	SSHMaxAuthTries int `env:"GITGATE_SSH_MAX_AUTH_TRIES"` // default 6
 
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"gitgate/gitproc"
 	"gitgate/gitserver"
 	"gitgate/housekeeping"
@@ -56,7 +58,21 @@ func (s *Server) gitShared() *gitDoors {
 		AllowList:   allow,
 		Now:         s.cfg.Now,
 	})
-	g.Housekeeping = housekeeping.New(housekeeping.Config{Delay: s.cfg.HousekeepingDelay, Log: s.log})
+	g.Housekeeping = housekeeping.New(housekeeping.Config{
+		Delay: s.cfg.HousekeepingDelay,
+		Busy:  func() bool { return g.Runner.Running() > 0 },
+		Log:   s.log,
+		Done: func(_ string, err error) {
+			result := "ok"
+			if err != nil {
+				result = "error"
+			}
+			s.Metrics.HousekeepingJobs.WithLabelValues(result).Inc()
+		},
+	})
+	s.Metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "gitgate_housekeeping_pending", Help: "Repositories with a maintenance job waiting or running.",
+	}, func() float64 { return float64(g.Housekeeping.Pending()) }))
 	// git runs the hooks as the gitgate binary itself (or, in tests, the
 	// test binary, whose TestMain calls repos.RunHook).
 	exe, err := os.Executable()

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -69,6 +70,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	} else if created {
 		log.Info("created the admin user root with the password from GITGATE_INITIAL_ROOT_PASSWORD")
 	}
+	// Start-up work (migrations, hashing root's password) leaves garbage
+	// a long-running gateway should not keep resident.
+	defer debug.FreeOSMemory()
 	s.httpServer = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -146,6 +150,15 @@ func checkStorage(root string) error {
 
 // Start binds the listeners and serves in the background.
 func (s *Server) Start() error {
+	// The doors start first, so that once /-/readiness answers, every
+	// door (SSH included, with its host keys) is up.
+	for _, c := range components {
+		if c.start != nil {
+			if err := c.start(s); err != nil {
+				return fmt.Errorf("start %s: %w", c.name, err)
+			}
+		}
+	}
 	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.cfg.HTTPAddr, err)
@@ -159,13 +172,6 @@ func (s *Server) Start() error {
 		}
 	}()
 	s.log.Info("gitgate listening", "http", ln.Addr().String())
-	for _, c := range components {
-		if c.start != nil {
-			if err := c.start(s); err != nil {
-				return fmt.Errorf("start %s: %w", c.name, err)
-			}
-		}
-	}
 	return nil
 }
 

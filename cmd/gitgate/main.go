@@ -63,6 +63,7 @@ func commands() []command {
 		{"member", "member add (NAMESPACE/NAME | GROUP) USER --access guest|reporter|developer|maintainer|owner", cmdMember},
 		{"key", "key add --user U --title T (--key \"ssh-ed25519 …\" | --file F)", cmdKey},
 		{"settings", "settings get [KEY] | set KEY=VALUE …", cmdSettings},
+		{"ssh", "ssh host-keys", cmdSSH},
 	}
 }
 

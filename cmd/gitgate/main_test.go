@@ -300,6 +300,12 @@ func TestServeWithNothingConfiguredIsReadyAndStopsOnSIGTERM(t *testing.T) {
 	if !strings.Contains(stderr.String(), "Created the admin user root with password: ") {
 		t.Fatalf("first start did not print root's one-time password:\n%s", stderr.String())
 	}
+	keys := exec.Command(binary, "ssh", "host-keys")
+	keys.Dir, keys.Env = work, cmd.Env
+	out, err := keys.CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "ssh-ed25519 SHA256:") || !strings.Contains(string(out), "\nrsa-sha2-512 SHA256:") && !strings.Contains(string(out), "\nssh-rsa SHA256:") {
+		t.Fatalf("ssh host-keys: %v\n%s", err, out)
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
