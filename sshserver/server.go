@@ -228,7 +228,7 @@ func (s *Server) serve(ln net.Listener) {
 		delay = 0
 		go func() {
 			defer s.recoverPanic("connection", conn.RemoteAddr().String())
-			s.ssh.HandleConn(conn)
+			s.ssh.HandleConn(withQuickAck(conn))
 		}()
 	}
 }

@@ -179,6 +179,15 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseExact is parseArgs for a command that takes exactly n positionals.
+func parseExact(fs *flag.FlagSet, args []string, n int, usage string) ([]string, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	return pos, expectArgs(pos, n, usage)
+}
+
 // expectArgs checks the number of positional arguments.
 func expectArgs(pos []string, n int, usage string) error {
 	if len(pos) != n {

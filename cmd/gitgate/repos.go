@@ -16,11 +16,8 @@ func cmdGroup(ctx context.Context, a *app, args []string) error {
 	fs := newFlagSet("group create", a)
 	visibility := fs.String("visibility", repos.Private, "private, internal or public")
 	name := fs.String("name", "", "display name (default: the last path component)")
-	pos, err := parseArgs(fs, args[1:])
+	pos, err := parseExact(fs, args[1:], 1, "group create PATH [--visibility private|internal|public]")
 	if err != nil {
-		return err
-	}
-	if err := expectArgs(pos, 1, "group create PATH [--visibility private|internal|public]"); err != nil {
 		return err
 	}
 	s, err := a.open(ctx)
@@ -44,11 +41,8 @@ func cmdRepo(ctx context.Context, a *app, args []string) error {
 	visibility := fs.String("visibility", repos.Private, "private, internal or public")
 	branch := fs.String("default-branch", "main", "default branch")
 	description := fs.String("description", "", "description")
-	pos, err := parseArgs(fs, args[1:])
+	pos, err := parseExact(fs, args[1:], 1, "repo create NAMESPACE/NAME [--visibility private|internal|public] [--default-branch B]")
 	if err != nil {
-		return err
-	}
-	if err := expectArgs(pos, 1, "repo create NAMESPACE/NAME [--visibility private|internal|public] [--default-branch B]"); err != nil {
 		return err
 	}
 	ns, name, err := repos.SplitPath(pos[0])
@@ -76,11 +70,8 @@ func cmdMember(ctx context.Context, a *app, args []string) error {
 	}
 	fs := newFlagSet("member add", a)
 	access := fs.String("access", "", "access level")
-	pos, err := parseArgs(fs, args[1:])
+	pos, err := parseExact(fs, args[1:], 2, usage)
 	if err != nil {
-		return err
-	}
-	if err := expectArgs(pos, 2, usage); err != nil {
 		return err
 	}
 	if *access == "" {
@@ -122,11 +113,7 @@ func cmdKey(ctx context.Context, a *app, args []string) error {
 	file := fs.String("file", "", "file holding the public key")
 	expires := fs.String("expires-at", "", "expiry date YYYY-MM-DD")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args[1:])
-	if err != nil {
-		return err
-	}
-	if err := expectArgs(pos, 0, usage); err != nil {
+	if _, err := parseExact(fs, args[1:], 0, usage); err != nil {
 		return err
 	}
 	if *user == "" || (*key == "") == (*file == "") {

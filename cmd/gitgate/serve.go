@@ -14,11 +14,7 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 	fs := newFlagSet("serve", a)
 	fs.StringVar(&a.cfg.LogFormat, "log-format", a.cfg.LogFormat, "text or json")
 	fs.StringVar(&a.cfg.LogLevel, "log-level", a.cfg.LogLevel, "debug, info, warn or error")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := expectArgs(pos, 0, "serve [--log-format text|json] [--log-level LEVEL]"); err != nil {
+	if _, err := parseExact(fs, args, 0, "serve [--log-format text|json] [--log-level LEVEL]"); err != nil {
 		return err
 	}
 	cfg := a.cfg.Defaults()
@@ -48,11 +44,7 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 
 func cmdMigrate(ctx context.Context, a *app, args []string) error {
 	fs := newFlagSet("migrate", a)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := expectArgs(pos, 0, "migrate"); err != nil {
+	if _, err := parseExact(fs, args, 0, "migrate"); err != nil {
 		return err
 	}
 	s, err := a.open(ctx)

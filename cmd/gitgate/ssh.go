@@ -15,11 +15,7 @@ func cmdSSH(_ context.Context, a *app, args []string) error {
 		return usagef("usage: gitgate %s", usage)
 	}
 	flags := newFlagSet("ssh host-keys", a)
-	pos, err := parseArgs(flags, args[1:])
-	if err != nil {
-		return err
-	}
-	if err := expectArgs(pos, 0, usage); err != nil {
+	if _, err := parseExact(flags, args[1:], 0, usage); err != nil {
 		return err
 	}
 	dataDir := a.cfg.Defaults().DataDir

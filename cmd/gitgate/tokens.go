@@ -50,12 +50,8 @@ func tokenCreate(ctx context.Context, a *app, args []string) error {
 	impersonation := fs.Bool("impersonation", false, "create an impersonation token")
 	allowPast := fs.Bool("allow-past-expiry", false, "allow an expiry date that is today or past")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
 	const usage = "token create --user U --name N --scopes a,b [--expires-at YYYY-MM-DD] [--token STRING] [--impersonation] [--allow-past-expiry] [--json]"
-	if err := expectArgs(pos, 0, usage); err != nil {
+	if _, err := parseExact(fs, args, 0, usage); err != nil {
 		return err
 	}
 	if *user == "" || *name == "" || *scopes == "" {
@@ -91,12 +87,8 @@ func tokenRevoke(ctx context.Context, a *app, args []string) error {
 	secret := fs.String("token", "", "the token string")
 	id := fs.Int64("id", 0, "the token id")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
 	const usage = "token revoke (--token STRING | --id N) [--json]"
-	if err := expectArgs(pos, 0, usage); err != nil {
+	if _, err := parseExact(fs, args, 0, usage); err != nil {
 		return err
 	}
 	if (*secret == "") == (*id == 0) {
@@ -131,11 +123,7 @@ func tokenRotate(ctx context.Context, a *app, args []string) error {
 	id := fs.Int64("id", 0, "the token id")
 	expires := fs.String("expires-at", "", "expiry of the new token (default: today + 7 days)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := expectArgs(pos, 0, "token rotate --id N [--expires-at YYYY-MM-DD] [--json]"); err != nil {
+	if _, err := parseExact(fs, args, 0, "token rotate --id N [--expires-at YYYY-MM-DD] [--json]"); err != nil {
 		return err
 	}
 	if *id == 0 {
@@ -165,11 +153,7 @@ func tokenList(ctx context.Context, a *app, args []string) error {
 	fs := newFlagSet("token list", a)
 	user := fs.String("user", "", "only this user's tokens")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := expectArgs(pos, 0, "token list [--user U] [--json]"); err != nil {
+	if _, err := parseExact(fs, args, 0, "token list [--user U] [--json]"); err != nil {
 		return err
 	}
 	s, err := a.open(ctx)

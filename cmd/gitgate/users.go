@@ -35,12 +35,8 @@ func userCreate(ctx context.Context, a *app, args []string) error {
 	admin := fs.Bool("admin", false, "make an administrator")
 	bot := fs.Bool("bot", false, "a bot user (no password)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
 	const usage = "user create --username U --email E [--name N] [--password-stdin] [--admin] [--bot]"
-	if err := expectArgs(pos, 0, usage); err != nil {
+	if _, err := parseExact(fs, args, 0, usage); err != nil {
 		return err
 	}
 	if *username == "" || *email == "" {
@@ -51,6 +47,7 @@ func userCreate(ctx context.Context, a *app, args []string) error {
 		if *bot {
 			return fmt.Errorf("bot users cannot have a password")
 		}
+		var err error
 		if password, err = readPassword(a.stdin); err != nil {
 			return err
 		}
@@ -95,11 +92,8 @@ func (s *services) user(ctx context.Context, username string) (*store.User, erro
 func userBlock(ctx context.Context, a *app, block bool, args []string) error {
 	verb := map[bool]string{true: "block", false: "unblock"}[block]
 	fs := newFlagSet("user "+verb, a)
-	pos, err := parseArgs(fs, args)
+	pos, err := parseExact(fs, args, 1, "user "+verb+" USERNAME")
 	if err != nil {
-		return err
-	}
-	if err := expectArgs(pos, 1, "user "+verb+" USERNAME"); err != nil {
 		return err
 	}
 	s, err := a.open(ctx)
@@ -125,11 +119,8 @@ func user2FA(ctx context.Context, a *app, args []string) error {
 	verb := args[0]
 	fs := newFlagSet("user 2fa "+verb, a)
 	secret := fs.String("secret", "", "base32 TOTP secret (default: generated)")
-	pos, err := parseArgs(fs, args[1:])
+	pos, err := parseExact(fs, args[1:], 1, "user 2fa "+verb+" USERNAME")
 	if err != nil {
-		return err
-	}
-	if err := expectArgs(pos, 1, "user 2fa "+verb+" USERNAME"); err != nil {
 		return err
 	}
 	s, err := a.open(ctx)
