@@ -40,6 +40,15 @@ const (
 	authMethodToken = auth.MethodToken
 )
 
+// Ciphers are the ciphers offered, AES only. x/crypto's
+// chacha20-poly1305 is pure Go (about 0.7 GB/s here against 5 GB/s for
+// AES-GCM and 10 GB/s for AES-CTR with AES-NI), and OpenSSH clients pick
+// it first when offered: it tripled the server's CPU per clone and made 16
+// parallel clones 15% slower than OpenSSH's sshd. Every client of the last
+// decade speaks AES-CTR and AES-GCM; OpenSSH then chooses aes128-ctr with
+// hmac-sha2-256-etm.
+var Ciphers = []string{"aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr"}
+
 // errDenied is all a refused client learns.
 var errDenied = errors.New("permission denied")
 
@@ -50,6 +59,7 @@ var errDenied = errors.New("permission denied")
 // interactive is off and the password callback is ours.
 func (s *Server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
 	return &gossh.ServerConfig{
+		Config:       gossh.Config{Ciphers: Ciphers},
 		MaxAuthTries: s.cfg.MaxAuthTries,
 		BannerCallback: func(meta gossh.ConnMetadata) string {
 			if s.banned(remoteAddr(meta.RemoteAddr())) {

@@ -2,10 +2,11 @@
 # Measures gitgate's HTTP and SSH doors next to the reference servers in one
 # run of the shared harness (../shared/bench), writing docs/bench/*.md|csv.
 #
-# Usage: docs/bench/run-gitgate.sh [-q] [-t TESTS] [CORPUS_DIR]
+# Usage: docs/bench/run-gitgate.sh [-q] [-t TESTS] [-p PREFIX] [CORPUS_DIR]
 #   CORPUS_DIR  corpora from ../shared/bench/mkrepos.sh (default /tmp/gitbench-corpus;
 #               generated when missing, ~1 min)
 #   -q, -t      passed to run.sh (quick run, test list)
+#   -p PREFIX   result file prefix (default gitgate: docs/bench/gitgate-DATE.md)
 # Environment: BENCH=path of the shared harness (default ../shared/bench),
 #   GITGATE_DATABASE_URL to measure on PostgreSQL (default SQLite),
 #   ANCHORS="file http-backend sshd" reference targets to include.
@@ -16,11 +17,13 @@ root=$(pwd)
 BENCH=${BENCH:-$root/../shared/bench}
 ANCHORS=${ANCHORS:-"file http-backend sshd"}
 runargs=()
-while getopts "qt:" o; do
+prefix=gitgate
+while getopts "qt:p:" o; do
     case $o in
         q) runargs+=(-q) ;;
         t) runargs+=(-t "$OPTARG") ;;
-        *) sed -n '2,13p' "$0"; exit 2 ;;
+        p) prefix=$OPTARG ;;
+        *) sed -n '2,14p' "$0"; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
@@ -59,4 +62,4 @@ while read -r spec; do
     for a in $ANCHORS; do [ "${spec%%=*}" = "$a" ] && anchors+=("$spec"); done
 done < <("$BENCH/anchors.sh" targets)
 
-"$BENCH/run.sh" "${runargs[@]}" -p gitgate -o "$root/docs/bench" "$http" "$ssh" "${anchors[@]}"
+"$BENCH/run.sh" "${runargs[@]}" -p "$prefix" -o "$root/docs/bench" "$http" "$ssh" "${anchors[@]}"
