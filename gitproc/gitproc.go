@@ -64,12 +64,26 @@ type Runner struct {
 	// before SIGKILL.
 	KillGrace time.Duration
 
-	running atomic.Int64
+	running  atomic.Int64
+	lastExit atomic.Int64 // unix nanoseconds
 }
 
 // Running is the number of git service processes running now; background
 // work (housekeeping) waits for it to drop to zero.
 func (r *Runner) Running() int64 { return r.running.Load() }
+
+// QuietFor reports how long no git service process has been running (zero
+// while one runs; since start-up when none ever ran).
+func (r *Runner) QuietFor() time.Duration {
+	if r.running.Load() > 0 {
+		return 0
+	}
+	last := r.lastExit.Load()
+	if last == 0 {
+		return time.Duration(1<<63 - 1)
+	}
+	return time.Since(time.Unix(0, last))
+}
 
 // ExitError is a git process that ran and exited non-zero.
 type ExitError struct{ Code int }
@@ -115,7 +129,10 @@ func (r *Runner) Run(ctx context.Context, c Command) error {
 		return fmt.Errorf("start git %s: %w", c.Service, err)
 	}
 	r.running.Add(1)
-	defer r.running.Add(-1)
+	defer func() {
+		r.lastExit.Store(time.Now().UnixNano())
+		r.running.Add(-1)
+	}()
 	if r.Metrics != nil {
 		r.Metrics.GitProcessesStarted.Inc()
 		r.Metrics.GitProcesses.Inc()

@@ -54,8 +54,8 @@ type Config struct {
 	Concurrency int
 	// FullEvery is how often a repository gets a full (cruft) repack.
 	FullEvery time.Duration
-	// Busy, when set, reports whether the server is serving Git right
-	// now. A due job waits for a quiet moment, so maintenance never takes
+	// Busy, when set, reports whether the server is serving Git (or did
+	// a moment ago). A due job waits for a quiet moment, so maintenance never takes
 	// CPU or memory from a clone or push in progress — but not longer
 	// than MaxDefer after the push that asked for it.
 	Busy     func() bool

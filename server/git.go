@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -60,8 +61,10 @@ func (s *Server) gitShared() *gitDoors {
 	})
 	g.Housekeeping = housekeeping.New(housekeeping.Config{
 		Delay: s.cfg.HousekeepingDelay,
-		Busy:  func() bool { return g.Runner.Running() > 0 },
-		Log:   s.log,
+		// A quiet moment is a few seconds without any git service
+		// running, not a gap between two requests of one client.
+		Busy: func() bool { return g.Runner.QuietFor() < housekeepingQuiet },
+		Log:  s.log,
 		Done: func(_ string, err error) {
 			result := "ok"
 			if err != nil {
@@ -84,6 +87,10 @@ func (s *Server) gitShared() *gitDoors {
 	}
 	return g
 }
+
+// housekeepingQuiet is how long the server must have served no Git before
+// maintenance starts.
+const housekeepingQuiet = 5 * time.Second
 
 func mountGitHTTP(s *Server, mux *http.ServeMux) {
 	g := s.gitShared()
