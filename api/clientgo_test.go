@@ -253,7 +253,7 @@ func TestClientGoPersonalAccessTokens(t *testing.T) {
 		}
 
 		// Revoke by id and self.
-		resp, err = admin.PersonalAccessTokens.RevokePersonalAccessToken(rot.ID)
+		resp, err = admin.PersonalAccessTokens.RevokePersonalAccessTokenByID(rot.ID)
 		if err != nil || statusOf(t, resp) != http.StatusNoContent {
 			t.Fatalf("revoke: %v", err)
 		}

@@ -151,18 +151,6 @@ func (ps *params) str(name string) (string, bool, error) {
 	return string(v.raw), true, nil
 }
 
-// reqStr reads a required, non-blank string.
-func (ps *params) reqStr(name string) (string, error) {
-	s, ok, err := ps.str(name)
-	if err != nil {
-		return "", err
-	}
-	if !ok || strings.TrimSpace(s) == "" {
-		return "", missingParams(name)
-	}
-	return s, nil
-}
-
 // integer reads an integer parameter (JSON number or decimal string). A
 // value beyond int64 is invalid.
 func (ps *params) integer(name string) (int64, bool, error) {
