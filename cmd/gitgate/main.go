@@ -216,6 +216,20 @@ func (a *app) open(ctx context.Context) (*services, error) {
 	return &services{db: db, auth: auth.New(db), repos: repos.New(db, cfg.RepoRoot(), nil)}, nil
 }
 
+// openWithUser opens the database and finds the user a command is about.
+func (a *app) openWithUser(ctx context.Context, username string) (*services, *store.User, error) {
+	s, err := a.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := s.user(ctx, username)
+	if err != nil {
+		s.close()
+		return nil, nil, err
+	}
+	return s, u, nil
+}
+
 func (s *services) close() {
 	s.auth.Close(context.Background())
 	s.db.Close()

@@ -81,15 +81,11 @@ func cmdMember(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := a.open(ctx)
+	s, u, err := a.openWithUser(ctx, pos[1])
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	u, err := s.user(ctx, pos[1])
-	if err != nil {
-		return err
-	}
 	target, err := s.repos.ResolveTarget(ctx, pos[0])
 	if err != nil {
 		return err
@@ -131,15 +127,11 @@ func cmdKey(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := a.open(ctx)
+	s, u, err := a.openWithUser(ctx, *user)
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	u, err := s.user(ctx, *user)
-	if err != nil {
-		return err
-	}
 	k, err := s.auth.AddKey(ctx, auth.NewKey{UserID: u.ID, Title: *title, Key: text, ExpiresAt: exp})
 	if err != nil {
 		return err

@@ -61,15 +61,11 @@ func tokenCreate(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := a.open(ctx)
+	s, u, err := a.openWithUser(ctx, *user)
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	u, err := s.user(ctx, *user)
-	if err != nil {
-		return err
-	}
 	c, err := s.auth.CreateToken(ctx, auth.NewToken{UserID: u.ID, Name: *name, Description: *description,
 		Scopes: []string{*scopes}, ExpiresAt: exp, Secret: *secret, Impersonation: *impersonation, AllowPastExpiry: *allowPast})
 	if err != nil {

@@ -96,15 +96,11 @@ func userBlock(ctx context.Context, a *app, block bool, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := a.open(ctx)
+	s, u, err := a.openWithUser(ctx, pos[0])
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	u, err := s.user(ctx, pos[0])
-	if err != nil {
-		return err
-	}
 	if _, err := s.auth.SetBlocked(ctx, u.ID, block); err != nil {
 		return err
 	}
@@ -123,15 +119,11 @@ func user2FA(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := a.open(ctx)
+	s, u, err := a.openWithUser(ctx, pos[0])
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	u, err := s.user(ctx, pos[0])
-	if err != nil {
-		return err
-	}
 	if verb == "disable" {
 		if err := s.auth.DisableTOTP(ctx, u.ID); err != nil {
 			return err
