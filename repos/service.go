@@ -35,6 +35,11 @@ func New(db *store.DB, root string, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
+	// Git runs inside repository directories: a relative root would
+	// resolve against the wrong directory.
+	if abs, err := filepath.Abs(root); err == nil {
+		root = abs
+	}
 	return &Service{db: db, root: root, now: now}
 }
 

@@ -67,6 +67,11 @@ func (c Config) Defaults() Config {
 	if c.DataDir == "" {
 		c.DataDir = "./data"
 	}
+	// Git runs inside each repository's directory, so every path handed
+	// to it must not depend on the server's working directory.
+	if abs, err := filepath.Abs(c.DataDir); err == nil {
+		c.DataDir = abs
+	}
 	if c.HTTPAddr == "" {
 		c.HTTPAddr = "127.0.0.1:8080"
 	}

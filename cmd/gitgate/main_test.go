@@ -300,6 +300,38 @@ func TestServeWithNothingConfiguredIsReadyAndStopsOnSIGTERM(t *testing.T) {
 	if !strings.Contains(stderr.String(), "Created the admin user root with password: ") {
 		t.Fatalf("first start did not print root's one-time password:\n%s", stderr.String())
 	}
+	// The README's example, from the same working directory, with the
+	// data directory relative to it.
+	cli := func(args ...string) string {
+		c := exec.Command(binary, args...)
+		c.Dir, c.Env = work, cmd.Env
+		out, err := c.CombinedOutput()
+		if err != nil {
+			t.Fatalf("gitgate %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	cli("user", "create", "--username", "alice", "--email", "alice@example.com")
+	cli("repo", "create", "alice/hello", "--visibility", "private")
+	token := cli("token", "create", "--user", "alice", "--name", "laptop", "--scopes", "read_repository,write_repository")
+	git := func(dir string, args ...string) {
+		c := exec.Command("git", args...)
+		c.Dir = dir
+		c.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + work, "GIT_TERMINAL_PROMPT=0",
+			"GIT_AUTHOR_NAME=a", "GIT_AUTHOR_EMAIL=a@example.com", "GIT_COMMITTER_NAME=a", "GIT_COMMITTER_EMAIL=a@example.com"}
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s\nserver log:\n%s", args, err, out, stderr.String())
+		}
+	}
+	clone := filepath.Join(t.TempDir(), "hello")
+	git(work, "clone", "-q", "http://alice:"+token+"@"+httpAddr+"/alice/hello.git", clone)
+	if err := os.WriteFile(filepath.Join(clone, "README.md"), []byte("hi\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git(clone, "add", ".")
+	git(clone, "commit", "-q", "-m", "hi")
+	git(clone, "push", "-q", "origin", "HEAD:main")
+
 	keys := exec.Command(binary, "ssh", "host-keys")
 	keys.Dir, keys.Env = work, cmd.Env
 	out, err := keys.CombinedOutput()
