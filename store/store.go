@@ -85,6 +85,11 @@ func Open(ctx context.Context, dataDir, databaseURL string) (*DB, error) {
 			}
 			path = filepath.Join(dataDir, "gitgate.db")
 		}
+		// The database holds password hashes and token digests: readable
+		// by the server's user only (SQLite would create it 0644).
+		if f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600); err == nil {
+			f.Close()
+		}
 		db, err = sqlx.Open("sqlite", sqliteDSN(path))
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", path, err)

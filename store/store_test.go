@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -77,4 +79,23 @@ func TestTokenDatesCompareAcrossEngines(t *testing.T) {
 			t.Fatalf("cap to 2026-11-26 changed %d tokens, want 1 (only the one without expiry)", capped)
 		}
 	})
+}
+
+func TestSQLiteDatabaseFileIsPrivate(t *testing.T) {
+	dir := t.TempDir()
+	db, err := store.Open(context.Background(), dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, "gitgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := fi.Mode().Perm(); perm != 0o600 {
+		t.Fatalf("gitgate.db has mode %o, want 600", perm)
+	}
 }
