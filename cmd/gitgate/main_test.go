@@ -272,7 +272,8 @@ func TestServeWithNothingConfiguredIsReadyAndStopsOnSIGTERM(t *testing.T) {
 	httpAddr := freePort(t)
 	cmd := exec.Command(binary, "serve")
 	cmd.Dir = work
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + work, "GITGATE_HTTP_ADDR=" + httpAddr, "GITGATE_SSH_ADDR=" + freePort(t)}
+	sshAddr := freePort(t)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + work, "GITGATE_HTTP_ADDR=" + httpAddr, "GITGATE_SSH_ADDR=" + sshAddr}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -314,10 +315,27 @@ func TestServeWithNothingConfiguredIsReadyAndStopsOnSIGTERM(t *testing.T) {
 	cli("user", "create", "--username", "alice", "--email", "alice@example.com")
 	cli("repo", "create", "alice/hello", "--visibility", "private")
 	token := cli("token", "create", "--user", "alice", "--name", "laptop", "--scopes", "read_repository,write_repository")
+	// And over SSH with a registered key, checking the host key that
+	// gitgate ssh host-keys reports.
+	keyFile := filepath.Join(t.TempDir(), "id_ed25519")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", keyFile).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v %s", err, out)
+	}
+	cli("key", "add", "--user", "alice", "--title", "laptop", "--file", keyFile+".pub")
+	_, sshPort, _ := net.SplitHostPort(sshAddr)
+	knownHosts := filepath.Join(t.TempDir(), "known_hosts")
+	scan, err := exec.Command("ssh-keyscan", "-p", sshPort, "-t", "ed25519", "127.0.0.1").Output()
+	if err != nil {
+		t.Fatalf("ssh-keyscan: %v", err)
+	}
+	if err := os.WriteFile(knownHosts, scan, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sshCommand := "ssh -i " + keyFile + " -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=" + knownHosts
 	git := func(dir string, args ...string) {
 		c := exec.Command("git", args...)
 		c.Dir = dir
-		c.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + work, "GIT_TERMINAL_PROMPT=0",
+		c.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + work, "GIT_TERMINAL_PROMPT=0", "GIT_SSH_COMMAND=" + sshCommand,
 			"GIT_AUTHOR_NAME=a", "GIT_AUTHOR_EMAIL=a@example.com", "GIT_COMMITTER_NAME=a", "GIT_COMMITTER_EMAIL=a@example.com"}
 		if out, err := c.CombinedOutput(); err != nil {
 			t.Fatalf("git %v: %v\n%s\nserver log:\n%s", args, err, out, stderr.String())
@@ -331,12 +349,24 @@ func TestServeWithNothingConfiguredIsReadyAndStopsOnSIGTERM(t *testing.T) {
 	git(clone, "add", ".")
 	git(clone, "commit", "-q", "-m", "hi")
 	git(clone, "push", "-q", "origin", "HEAD:main")
+	sshClone := filepath.Join(t.TempDir(), "hello")
+	git(work, "clone", "-q", "ssh://git@"+sshAddr+"/alice/hello.git", sshClone)
+	if b, err := os.ReadFile(filepath.Join(sshClone, "README.md")); err != nil || string(b) != "hi\n" {
+		t.Fatalf("SSH clone does not hold the pushed commit: %q %v", b, err)
+	}
 
 	keys := exec.Command(binary, "ssh", "host-keys")
 	keys.Dir, keys.Env = work, cmd.Env
 	out, err := keys.CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), "ssh-ed25519 SHA256:") || !strings.Contains(string(out), "\nrsa-sha2-512 SHA256:") && !strings.Contains(string(out), "\nssh-rsa SHA256:") {
 		t.Fatalf("ssh host-keys: %v\n%s", err, out)
+	}
+	scanned, err := exec.Command("ssh-keygen", "-lf", knownHosts).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fp := strings.Fields(string(scanned)); len(fp) < 2 || !strings.Contains(string(out), "ssh-ed25519 "+fp[1]+"\n") {
+		t.Fatalf("gitgate ssh host-keys says\n%s\nbut the server presents %s", out, scanned)
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
