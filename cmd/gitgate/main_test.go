@@ -404,7 +404,12 @@ func (c *cli) serveBinary(t *testing.T) string {
 // lsRemote runs git ls-remote with a token and returns its exit status
 // and stderr.
 func lsRemote(t *testing.T, base, token, path string) (int, string) {
-	u := strings.Replace(base, "http://", "http://user:"+token+"@", 1) + "/" + path + ".git"
+	return lsRemoteAs(t, base, "user", token, path)
+}
+
+// lsRemoteAs is lsRemote with a username (which matters for passwords).
+func lsRemoteAs(t *testing.T, base, user, secret, path string) (int, string) {
+	u := strings.Replace(base, "http://", "http://"+user+":"+secret+"@", 1) + "/" + path + ".git"
 	cmd := exec.Command("git", "ls-remote", u)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "GIT_TERMINAL_PROMPT=0"}
 	var stderr bytes.Buffer
@@ -476,4 +481,48 @@ func TestCLIChangesReachARunningServerWithinASecond(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	})
+}
+
+func TestTwoFactorAndImpersonationFromTheCLI(t *testing.T) {
+	c := newCLI(t, store.SQLite)
+	base := c.serveBinary(t)
+	if r := c.runIn("a-long-password-1\n", "user", "create", "--username", "alice", "--email", "alice@example.com", "--password-stdin"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	c.must("repo", "create", "alice/proj")
+	if code, stderr := lsRemoteAs(t, base, "alice", "a-long-password-1", "alice/proj"); code != 0 {
+		t.Fatalf("alice's password before 2FA: %s", stderr)
+	}
+	out := c.must("user", "2fa", "enable", "alice", "--secret", "JBSWY3DPEHPK3PXPJBSWY3DP")
+	if !strings.Contains(out, "Secret: JBSWY3DPEHPK3PXPJBSWY3DP\n") || !strings.Contains(out, "otpauth://totp/gitgate:alice?") {
+		t.Fatalf("2fa enable printed:\n%s", out)
+	}
+	code, stderr := lsRemoteAs(t, base, "alice", "a-long-password-1", "alice/proj")
+	if code == 0 || !strings.Contains(stderr, "you're required to use a token instead of a password") {
+		t.Fatalf("a 2FA user's password over Git: exit %d\n%s", code, stderr)
+	}
+	if r := c.run("user", "2fa", "enable", "alice"); r.code == 0 || !strings.Contains(r.stderr, "already enabled") {
+		t.Fatalf("enabling 2FA twice: %+v", r)
+	}
+
+	// An operator's impersonation token acts as alice, until
+	// impersonation is turned off instance-wide.
+	imp := strings.TrimSpace(c.must("token", "create", "--user", "alice", "--name", "support", "--scopes", "read_repository", "--impersonation"))
+	if code, stderr := lsRemote(t, base, imp, "alice/proj"); code != 0 {
+		t.Fatalf("impersonation token: %s", stderr)
+	}
+	var listed []map[string]any
+	if err := json.Unmarshal([]byte(c.must("token", "list", "--user", "alice", "--json")), &listed); err != nil {
+		t.Fatal(err)
+	}
+	if len(listed) != 1 || listed[0]["impersonation"] != true {
+		t.Fatalf("token list --json does not mark the impersonation token: %v", listed)
+	}
+	c.must("settings", "set", "impersonation_enabled=false")
+	if !waitForRefusal(t, base, imp, "alice/proj") {
+		t.Fatal("an impersonation token still works after impersonation_enabled=false")
+	}
+	if r := c.run("token", "create", "--user", "alice", "--name", "x", "--scopes", "api", "--impersonation"); r.code == 0 {
+		t.Fatal("an impersonation token was created while impersonation is disabled")
+	}
 }
