@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"gitgate/metrics"
+	"gitgate/packcache"
 )
 
 // Services gitgate runs.
@@ -63,6 +64,10 @@ type Runner struct {
 	// KillGrace is how long a cancelled process gets after SIGTERM
 	// before SIGKILL.
 	KillGrace time.Duration
+	// PackObjectsHook and PackCacheSocket, when set, make upload-pack
+	// get its packs through the shared pack cache (package packcache).
+	PackObjectsHook string
+	PackCacheSocket string
 
 	running  atomic.Int64
 	lastExit atomic.Int64 // unix nanoseconds
@@ -104,6 +109,12 @@ func (r *Runner) Run(ctx context.Context, c Command) error {
 	for _, kv := range c.Config {
 		args = append(args, "-c", kv)
 	}
+	// The hook is honoured only from protected configuration, which
+	// includes the command line.
+	shared := c.Service == UploadPack && !c.AdvertiseRefs && r.PackObjectsHook != "" && r.PackCacheSocket != ""
+	if shared {
+		args = append(args, "-c", "uploadpack.packObjectsHook="+r.PackObjectsHook)
+	}
 	args = append(args, c.Service[len("git-"):])
 	if c.StatelessRPC {
 		args = append(args, "--stateless-rpc")
@@ -119,6 +130,9 @@ func (r *Runner) Run(ctx context.Context, c Command) error {
 		cmd.Env = append(cmd.Env, "GIT_PROTOCOL="+c.Protocol)
 	}
 	cmd.Env = append(cmd.Env, c.Env...)
+	if shared {
+		cmd.Env = append(cmd.Env, packcache.EnvSocket+"="+r.PackCacheSocket)
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// A client that stops sending must not keep Wait (and the request)

@@ -38,6 +38,9 @@ type Metrics struct {
 	ThrottledRequests *prometheus.CounterVec
 	// HousekeepingJobs counts repository maintenance jobs by result (ok|error).
 	HousekeepingJobs *prometheus.CounterVec
+	// PackCacheRequests counts pack-objects requests by result
+	// (hit|shared|miss|bypass).
+	PackCacheRequests *prometheus.CounterVec
 }
 
 // New creates and registers every collector.
@@ -80,9 +83,12 @@ func New() *Metrics {
 		HousekeepingJobs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gitgate_housekeeping_jobs_total", Help: "Repository maintenance jobs by result.",
 		}, []string{"result"}),
+		PackCacheRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gitgate_pack_cache_requests_total", Help: "Packs asked of the shared pack cache, by result (hit, shared, miss, bypass).",
+		}, []string{"result"}),
 	}
 	r.MustRegister(m.HTTPRequests, m.GitOperations, m.GitDuration, m.GitBytes, m.GitProcesses, m.GitProcessesStarted, m.AuthAttempts,
-		m.SSHSessions, m.SSHSessionsTotal, m.ThrottledRequests, m.HousekeepingJobs)
+		m.SSHSessions, m.SSHSessionsTotal, m.ThrottledRequests, m.HousekeepingJobs, m.PackCacheRequests)
 	return m
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"gitgate/auth"
 	"gitgate/gitproc"
+	"gitgate/packcache"
 	"gitgate/store"
 )
 
@@ -74,13 +75,32 @@ func (s *Service) InstallHooks(dir, executable string) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("create hooks directory: %w", err)
 	}
-	script := "#!/bin/sh\n# Written by gitgate at start-up: git runs this for receive-pack; gitgate\n# itself answers (see repos/hook.go). Do not edit.\n" +
-		HookEnv + "=" + HookProcReceive + " exec " + shellQuote(executable) + "\n"
-	path := filepath.Join(dir, HookProcReceive)
+	for _, name := range []string{HookProcReceive, packcache.HookName} {
+		script := "#!/bin/sh\n# Written by gitgate at start-up: git runs this hook; gitgate itself\n# answers (see repos/hook.go). Do not edit.\n" +
+			HookEnv + "=" + name + " exec " + shellQuote(executable) + ` "$@"` + "\n"
+		if err := writeScript(filepath.Join(dir, name), script); err != nil {
+			return err
+		}
+	}
+	s.hooksDir = dir
+	return nil
+}
+
+// PackObjectsHook is the path of the pack-objects hook script, for
+// uploadpack.packObjectsHook ("" before InstallHooks).
+func (s *Service) PackObjectsHook() string {
+	if s.hooksDir == "" {
+		return ""
+	}
+	return filepath.Join(s.hooksDir, packcache.HookName)
+}
+
+// writeScript installs an executable script unless it is already there.
+func writeScript(path, script string) error {
 	if old, err := os.ReadFile(path); err == nil && string(old) == script {
-		s.hooksDir = dir
 		return nil
 	}
+	dir := filepath.Dir(path)
 	// Write aside and rename, so a git starting now never runs half a script.
 	tmp, err := os.CreateTemp(dir, ".hook-")
 	if err != nil {
@@ -101,7 +121,6 @@ func (s *Service) InstallHooks(dir, executable string) error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("install hook: %w", err)
 	}
-	s.hooksDir = dir
 	return nil
 }
 
@@ -164,6 +183,9 @@ func RunHook(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) (ra
 			return true, 1
 		}
 		return true, 0
+	}
+	if name == packcache.HookName {
+		return true, packcache.RunHook(os.Args[1:], stdin, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "gitgate: unknown hook %q\n", name)
 	return true, 1

@@ -37,6 +37,9 @@ type Config struct {
 	// HousekeepingDelay is how long after a push its repository is
 	// repacked (pushes meanwhile share the job).
 	HousekeepingDelay time.Duration `env:"GITGATE_HOUSEKEEPING_DELAY"` // default 30s
+	// DisablePackCache turns off sharing one pack between identical
+	// concurrent fetches (package packcache).
+	DisablePackCache bool `env:"GITGATE_DISABLE_PACK_CACHE"`
 
 	// Git over SSH (SPEC §5); zero values take sshserver's defaults.
 	// SSHLoginTimeout bounds the handshake and authentication.

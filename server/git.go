@@ -13,6 +13,7 @@ import (
 	"gitgate/gitproc"
 	"gitgate/gitserver"
 	"gitgate/housekeeping"
+	"gitgate/packcache"
 	"gitgate/throttle"
 )
 
@@ -35,6 +36,8 @@ type gitDoors struct {
 	Runner       *gitproc.Runner
 	Throttle     *throttle.Limiter
 	Housekeeping *housekeeping.Scheduler
+	PackCache    *packcache.Cache
+	packSockDir  string
 	// err is a configuration or hook installation failure, reported by
 	// Start (mount cannot fail).
 	err error
@@ -85,7 +88,38 @@ func (s *Server) gitShared() *gitDoors {
 	if err != nil && g.err == nil {
 		g.err = fmt.Errorf("install git hooks: %w", err)
 	}
+	if err == nil && !s.cfg.DisablePackCache {
+		// A unix socket path must stay short (108 bytes), so it lives
+		// in a private temporary directory rather than the data dir.
+		g.packSockDir, err = os.MkdirTemp("", "gitgate-")
+		if err == nil {
+			g.PackCache, err = packcache.New(packcache.Config{
+				Dir:      filepath.Join(s.cfg.DataDir, "cache", "pack-objects"),
+				RepoRoot: s.cfg.RepoRoot(),
+				Socket:   filepath.Join(g.packSockDir, "pack.sock"),
+				Log:      s.log,
+				Counted:  func(result string) { s.Metrics.PackCacheRequests.WithLabelValues(result).Inc() },
+			})
+		}
+		if err != nil && g.err == nil {
+			g.err = fmt.Errorf("pack cache: %w", err)
+		}
+		if g.PackCache != nil {
+			g.Runner.PackObjectsHook = s.Repos.PackObjectsHook()
+			g.Runner.PackCacheSocket = filepath.Join(g.packSockDir, "pack.sock")
+		}
+	}
 	return g
+}
+
+// closePackCache stops the pack cache once no door serves any more.
+func (g *gitDoors) closePackCache() {
+	if g.PackCache != nil {
+		_ = g.PackCache.Close()
+	}
+	if g.packSockDir != "" {
+		_ = os.RemoveAll(g.packSockDir)
+	}
 }
 
 // housekeepingQuiet is how long the server must have served no Git before

@@ -201,6 +201,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.httpServer.Close()
 	}
 	s.wg.Wait()
+	if s.git != nil {
+		s.git.closePackCache()
+	}
 	s.Auth.Close(ctx)
 	if cerr := s.DB.Close(); err == nil {
 		err = cerr
