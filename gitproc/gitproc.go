@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"gitgate/metrics"
-	"gitgate/packcache"
 )
 
 // Services gitgate runs.
@@ -125,13 +124,13 @@ func (r *Runner) Run(ctx context.Context, c Command) error {
 	args = append(args, c.RepoDir)
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = c.RepoDir
-	cmd.Env = baseEnv()
+	cmd.Env = Env()
 	if ValidProtocol(c.Protocol) {
 		cmd.Env = append(cmd.Env, "GIT_PROTOCOL="+c.Protocol)
 	}
 	cmd.Env = append(cmd.Env, c.Env...)
 	if shared {
-		cmd.Env = append(cmd.Env, packcache.EnvSocket+"="+r.PackCacheSocket)
+		cmd.Env = append(cmd.Env, EnvPackCacheSocket+"="+r.PackCacheSocket)
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -187,9 +186,14 @@ func exitErr(err error) error {
 	return err
 }
 
-// baseEnv is the environment a git service gets: enough to run, nothing
-// from the server's own environment that could change git's behaviour.
-func baseEnv() []string {
+// EnvPackCacheSocket names the pack cache's socket in the environment of
+// upload-pack and its pack-objects hook (package packcache).
+const EnvPackCacheSocket = "GITGATE_PACK_SOCKET"
+
+// Env is the environment every git gitgate runs gets (services,
+// housekeeping, the pack cache): enough to run, nothing from the server's
+// own environment that could change git's behaviour.
+func Env() []string {
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "GIT_CONFIG_NOSYSTEM=1", "LANG=C"}
 	if v := os.Getenv("GIT_EXEC_PATH"); v != "" {
 		env = append(env, "GIT_EXEC_PATH="+v)

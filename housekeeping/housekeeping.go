@@ -29,6 +29,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"gitgate/gitproc"
 )
 
 // Defaults of Config.
@@ -253,7 +255,7 @@ func (s *Scheduler) git(ctx context.Context, dir string, args ...string) error {
 	// idle CPU.
 	cmd := exec.CommandContext(ctx, "nice", append([]string{"-n", "19", s.cfg.GitBin}, args...)...)
 	cmd.Dir = dir
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "GIT_CONFIG_NOSYSTEM=1", "LANG=C", "GIT_DIR=" + dir}
+	cmd.Env = append(gitproc.Env(), "GIT_DIR="+dir)
 	// Its own process group, so a stop kills repack's children too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }

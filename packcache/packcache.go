@@ -31,6 +31,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"gitgate/gitproc"
 )
 
 // HookName is the hook's name (script file and GITGATE_HOOK value).
@@ -38,7 +40,7 @@ const HookName = "pack-objects"
 
 // EnvSocket names the cache's socket in the hook's environment; without
 // it the hook just runs pack-objects.
-const EnvSocket = "GITGATE_PACK_SOCKET"
+const EnvSocket = gitproc.EnvPackCacheSocket
 
 // TTL is how long a finished pack is served from the cache.
 const TTL = 5 * time.Minute
@@ -310,7 +312,7 @@ func (c *Cache) produce(r *request, e *entry) {
 	defer f.Close()
 	cmd := exec.CommandContext(c.ctx, c.gitBin, r.args[1:]...)
 	cmd.Dir = r.dir
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "GIT_CONFIG_NOSYSTEM=1", "LANG=C"}
+	cmd.Env = gitproc.Env()
 	cmd.Stdin = strings.NewReader(string(r.input))
 	cmd.Stdout = f
 	var stderr limited
