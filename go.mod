@@ -1,4 +1,4 @@
-module gitgate
+module github.com/gitgate/gitgate
 
 go 1.26.8
 

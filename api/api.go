@@ -16,9 +16,9 @@ import (
 	"strings"
 	"time"
 
-	"gitgate/auth"
-	"gitgate/repos"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/repos"
+	"github.com/gitgate/gitgate/store"
 )
 
 // Prefix is where the API lives.

@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"testing"
 
-	"gitgate/internal/testenv"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/internal/testenv"
+	"github.com/gitgate/gitgate/store"
 )
 
 // BenchmarkGetUser measures an authenticated GET /api/v4/user through the

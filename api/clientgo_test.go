@@ -10,9 +10,9 @@ import (
 
 	gitlab "gitlab.com/gitlab-org/api/client-go"
 
-	"gitgate/auth"
-	"gitgate/internal/testenv"
-	"gitgate/repos"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/internal/testenv"
+	"github.com/gitgate/gitgate/repos"
 )
 
 // These tests drive the API with GitLab's own Go client: if it decodes

@@ -4,9 +4,9 @@ import (
 	"strings"
 	"time"
 
-	"gitgate/auth"
-	"gitgate/repos"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/repos"
+	"github.com/gitgate/gitgate/store"
 )
 
 // This file holds every JSON object the API returns, shaped as GitLab's

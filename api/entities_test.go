@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"gitgate/api"
-	"gitgate/auth"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/api"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/store"
 )
 
 // The token object is SPEC §6's, field for field, with GitLab's formats:

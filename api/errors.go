@@ -8,9 +8,9 @@ import (
 	"net/http"
 	"strings"
 
-	"gitgate/auth"
-	"gitgate/repos"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/repos"
+	"github.com/gitgate/gitgate/store"
 )
 
 // apiError is a response GitLab would give, with its exact body.

@@ -11,9 +11,9 @@ import (
 
 	gitlab "gitlab.com/gitlab-org/api/client-go"
 
-	"gitgate/auth"
-	"gitgate/internal/testenv"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/internal/testenv"
+	"github.com/gitgate/gitgate/store"
 )
 
 // fixture is a running server with an admin and a regular user.

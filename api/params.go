@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"gitgate/auth"
+	"github.com/gitgate/gitgate/auth"
 )
 
 // params are a request's parameters from the query string and the body

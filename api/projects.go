@@ -5,9 +5,9 @@ import (
 	"net/http"
 	"strings"
 
-	"gitgate/auth"
-	"gitgate/repos"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/repos"
+	"github.com/gitgate/gitgate/store"
 )
 
 // project loads the project of the :id path parameter — a numeric id or

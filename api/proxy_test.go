@@ -12,8 +12,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"gitgate/internal/testdb"
-	"gitgate/server"
+	"github.com/gitgate/gitgate/internal/testdb"
+	"github.com/gitgate/gitgate/server"
 )
 
 // tcpProxy forwards connections to a database so a test can cut the

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"gitgate/auth"
-	"gitgate/internal/testenv"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/internal/testenv"
+	"github.com/gitgate/gitgate/store"
 )
 
 const (

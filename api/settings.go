@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"gitgate/auth"
+	"github.com/gitgate/gitgate/auth"
 )
 
 // GET /application/settings (admin): the settings of SPEC §1.1.

@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"time"
 
-	"gitgate/auth"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/store"
 )
 
 // timeValue keeps the filter table below readable.

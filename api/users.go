@@ -4,8 +4,8 @@ import (
 	"errors"
 	"net/http"
 
-	"gitgate/auth"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/store"
 )
 
 // GET /user: UserPublic, or UserWithAdmin for an admin.

@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"gitgate/store"
+	"github.com/gitgate/gitgate/store"
 )
 
 // CredentialKind says what a door received.

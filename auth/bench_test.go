@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"gitgate/auth"
-	"gitgate/internal/testdb"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/internal/testdb"
 )
 
 // BenchmarkAuthenticateToken measures token authentication as every door

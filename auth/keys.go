@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"gitgate/store"
+	"github.com/gitgate/gitgate/store"
 )
 
 // MinRSABits is the smallest RSA key accepted.

@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"gitgate/store"
+	"github.com/gitgate/gitgate/store"
 )
 
 // KeyMayAuthenticate answers an SSH client's public-key query (RFC 4252

@@ -11,7 +11,7 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
-	"gitgate/store"
+	"github.com/gitgate/gitgate/store"
 )
 
 // totpPeriod and totpSkew are RFC 6238's 30 s step and ±1 step.

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"gitgate/store"
+	"github.com/gitgate/gitgate/store"
 )
 
 // Service is the authentication and identity service over one database.

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"gitgate/store"
+	"github.com/gitgate/gitgate/store"
 )
 
 // Setting names (SPEC §1.1).

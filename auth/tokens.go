@@ -12,7 +12,7 @@ import (
 	"time"
 	"unicode"
 
-	"gitgate/store"
+	"github.com/gitgate/gitgate/store"
 )
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

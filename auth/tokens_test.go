@@ -15,9 +15,9 @@ import (
 	"github.com/pquerna/otp/totp"
 	"golang.org/x/crypto/ssh"
 
-	"gitgate/auth"
-	"gitgate/internal/testdb"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/internal/testdb"
+	"github.com/gitgate/gitgate/store"
 )
 
 type fixture struct {

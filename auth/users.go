@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"gitgate/store"
+	"github.com/gitgate/gitgate/store"
 )
 
 // usernamePattern is GitLab's: letters, digits, '_', '.', '-', not

@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"gitgate/metrics"
+	"github.com/gitgate/gitgate/metrics"
 )
 
 // Services gitgate runs.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"gitgate/metrics"
+	"github.com/gitgate/gitgate/metrics"
 )
 
 func TestValidProtocol(t *testing.T) {

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"gitgate/auth"
-	"gitgate/gitserver"
-	"gitgate/repos"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/gitserver"
+	"github.com/gitgate/gitgate/repos"
+	"github.com/gitgate/gitgate/store"
 )
 
 // tokenFor creates a token for user with the given scopes (and optional

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"gitgate/store"
+	"github.com/gitgate/gitgate/store"
 )
 
 func v2Advertisement(t *testing.T, f *fixture, path string) string {

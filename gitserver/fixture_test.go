@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"gitgate/auth"
-	"gitgate/internal/testenv"
-	"gitgate/repos"
-	"gitgate/server"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/internal/testenv"
+	"github.com/gitgate/gitgate/repos"
+	"github.com/gitgate/gitgate/server"
+	"github.com/gitgate/gitgate/store"
 )
 
 // fixture is a server with the people and repositories of SPEC §3:

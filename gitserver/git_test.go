@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"gitgate/server"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/server"
+	"github.com/gitgate/gitgate/store"
 )
 
 func TestCloneFetchPushOverBothProtocols(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 
-	"gitgate/store"
+	"github.com/gitgate/gitgate/store"
 )
 
 // go-git is a second, independent client implementation.

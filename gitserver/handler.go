@@ -18,12 +18,12 @@ import (
 	"strings"
 	"time"
 
-	"gitgate/auth"
-	"gitgate/gitproc"
-	"gitgate/metrics"
-	"gitgate/repos"
-	"gitgate/store"
-	"gitgate/throttle"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/gitproc"
+	"github.com/gitgate/gitgate/metrics"
+	"github.com/gitgate/gitgate/repos"
+	"github.com/gitgate/gitgate/store"
+	"github.com/gitgate/gitgate/throttle"
 )
 
 const transport = "http"

@@ -3,7 +3,7 @@ package gitserver_test
 import (
 	"testing"
 
-	"gitgate/internal/testenv"
+	"github.com/gitgate/gitgate/internal/testenv"
 )
 
 // TestMain lets git run gitgate's hooks as this test binary.

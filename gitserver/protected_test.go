@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"gitgate/repos"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/repos"
+	"github.com/gitgate/gitgate/store"
 )
 
 func TestProtectedBranchRefusedPerRefWhileOtherRefsLand(t *testing.T) {

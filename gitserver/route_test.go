@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"gitgate/repos"
+	"github.com/gitgate/gitgate/repos"
 )
 
 func TestParseRoute(t *testing.T) {

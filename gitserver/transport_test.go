@@ -17,10 +17,10 @@ import (
 	"sync"
 	"testing"
 
-	"gitgate/gitproc"
-	"gitgate/server"
-	"gitgate/store"
-	"gitgate/throttle"
+	"github.com/gitgate/gitgate/gitproc"
+	"github.com/gitgate/gitgate/server"
+	"github.com/gitgate/gitgate/store"
+	"github.com/gitgate/gitgate/throttle"
 )
 
 func pkt(s string) string { return fmt.Sprintf("%04x%s", len(s)+4, s) }

@@ -30,7 +30,7 @@ import (
 	"syscall"
 	"time"
 
-	"gitgate/gitproc"
+	"github.com/gitgate/gitgate/gitproc"
 )
 
 // Defaults of Config.

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"gitgate/repos"
+	"github.com/gitgate/gitgate/repos"
 )
 
 // pushedRepo is a gitgate repository that received three pushes (three

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"gitgate/logging"
+	"github.com/gitgate/gitgate/logging"
 )
 
 func TestSecretsNeverReachTheLog(t *testing.T) {

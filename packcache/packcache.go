@@ -32,7 +32,7 @@ import (
 	"sync"
 	"time"
 
-	"gitgate/gitproc"
+	"github.com/gitgate/gitgate/gitproc"
 )
 
 // HookName is the hook's name (script file and GITGATE_HOOK value).

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	"gitgate/auth"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/store"
 )
 
 // AccessLevel is GitLab's member access level.

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"gitgate/auth"
-	"gitgate/internal/testdb"
-	"gitgate/repos"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/internal/testdb"
+	"github.com/gitgate/gitgate/repos"
+	"github.com/gitgate/gitgate/store"
 )
 
 // The permission table of SPEC §2–§4 and §11, driven through the real

@@ -15,10 +15,10 @@ import (
 	"strings"
 	"time"
 
-	"gitgate/auth"
-	"gitgate/gitproc"
-	"gitgate/packcache"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/gitproc"
+	"github.com/gitgate/gitgate/packcache"
+	"github.com/gitgate/gitgate/store"
 )
 
 // Protected branches are enforced inside receive-pack, per ref, with git's

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"gitgate/gitproc"
+	"github.com/gitgate/gitgate/gitproc"
 )
 
 // hookRepo makes a bare repository with main at c1 and returns it with

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"gitgate/auth"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/store"
 )
 
 // ErrNamespaceNotFound is returned for a namespace that does not exist.

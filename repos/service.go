@@ -17,8 +17,8 @@ import (
 	"strings"
 	"time"
 
-	"gitgate/auth"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/store"
 )
 
 // Service manages repositories under one storage root.

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strings"
 
-	"gitgate/api"
+	"github.com/gitgate/gitgate/api"
 )
 
 // The REST API door: GitLab's v4 API under /api/v4/.

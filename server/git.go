@@ -10,11 +10,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"gitgate/gitproc"
-	"gitgate/gitserver"
-	"gitgate/housekeeping"
-	"gitgate/packcache"
-	"gitgate/throttle"
+	"github.com/gitgate/gitgate/gitproc"
+	"github.com/gitgate/gitgate/gitserver"
+	"github.com/gitgate/gitgate/housekeeping"
+	"github.com/gitgate/gitgate/packcache"
+	"github.com/gitgate/gitgate/throttle"
 )
 
 // The Git-over-HTTP door: mounted at "/" (the API lives under /api/v4/

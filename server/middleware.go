@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"gitgate/logging"
-	"gitgate/metrics"
+	"github.com/gitgate/gitgate/logging"
+	"github.com/gitgate/gitgate/metrics"
 )
 
 // observe gives every request an id (X-Request-Id), counts it, and logs

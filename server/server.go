@@ -17,11 +17,11 @@ import (
 	"sync"
 	"time"
 
-	"gitgate/auth"
-	"gitgate/metrics"
-	"gitgate/repos"
-	"gitgate/sshserver"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/metrics"
+	"github.com/gitgate/gitgate/repos"
+	"github.com/gitgate/gitgate/sshserver"
+	"github.com/gitgate/gitgate/store"
 )
 
 // Server is a running (or ready to run) gitgate instance.

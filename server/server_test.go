@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"gitgate/internal/testdb"
-	"gitgate/internal/testenv"
-	"gitgate/server"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/internal/testdb"
+	"github.com/gitgate/gitgate/internal/testenv"
+	"github.com/gitgate/gitgate/server"
+	"github.com/gitgate/gitgate/store"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

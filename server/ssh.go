@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"gitgate/sshserver"
+	"github.com/gitgate/gitgate/sshserver"
 )
 
 // The Git-over-SSH door (SPEC §5): started with the server, drained on

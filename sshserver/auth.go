@@ -9,8 +9,8 @@ import (
 	"github.com/gliderlabs/ssh"
 	gossh "golang.org/x/crypto/ssh"
 
-	"gitgate/auth"
-	"gitgate/throttle"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/throttle"
 )
 
 // How a session's identity travels from authentication to the session.

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"gitgate/gitproc"
-	"gitgate/repos"
+	"github.com/gitgate/gitgate/gitproc"
+	"github.com/gitgate/gitgate/repos"
 )
 
 // Verbs besides the Git services.

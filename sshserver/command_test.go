@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"gitgate/gitproc"
-	"gitgate/repos"
+	"github.com/gitgate/gitgate/gitproc"
+	"github.com/gitgate/gitgate/repos"
 )
 
 func TestParseCommandAcceptsWhatGitClientsSend(t *testing.T) {

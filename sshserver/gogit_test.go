@@ -15,10 +15,10 @@ import (
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	gossh "golang.org/x/crypto/ssh"
 
-	"gitgate/auth"
-	"gitgate/internal/testenv"
-	"gitgate/repos"
-	"gitgate/sshserver"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/internal/testenv"
+	"github.com/gitgate/gitgate/repos"
+	"github.com/gitgate/gitgate/sshserver"
 )
 
 // go-git is a second, independent SSH client: its own SSH stack

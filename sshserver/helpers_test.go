@@ -18,9 +18,9 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
-	"gitgate/auth"
-	"gitgate/internal/testenv"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/internal/testenv"
+	"github.com/gitgate/gitgate/store"
 )
 
 // git runs gitgate's hooks as the current executable: the test binary.

@@ -11,11 +11,11 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
-	"gitgate/auth"
-	"gitgate/internal/testenv"
-	"gitgate/repos"
-	"gitgate/server"
-	"gitgate/throttle"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/internal/testenv"
+	"github.com/gitgate/gitgate/repos"
+	"github.com/gitgate/gitgate/server"
+	"github.com/gitgate/gitgate/throttle"
 )
 
 func TestSSHRefusesSessionsAndConnectionsBeyondTheLimits(t *testing.T) {

@@ -20,11 +20,11 @@ import (
 
 	"github.com/gliderlabs/ssh"
 
-	"gitgate/auth"
-	"gitgate/gitproc"
-	"gitgate/metrics"
-	"gitgate/repos"
-	"gitgate/throttle"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/gitproc"
+	"github.com/gitgate/gitgate/metrics"
+	"github.com/gitgate/gitgate/repos"
+	"github.com/gitgate/gitgate/throttle"
 )
 
 // GitUser is the SSH user name for key logins (git@host).

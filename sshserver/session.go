@@ -15,10 +15,10 @@ import (
 
 	"github.com/gliderlabs/ssh"
 
-	"gitgate/auth"
-	"gitgate/gitproc"
-	"gitgate/repos"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/gitproc"
+	"github.com/gitgate/gitgate/repos"
+	"github.com/gitgate/gitgate/store"
 )
 
 // Messages people see, worded after GitLab Shell.

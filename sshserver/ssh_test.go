@@ -16,12 +16,12 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
-	"gitgate/auth"
-	"gitgate/internal/testenv"
-	"gitgate/repos"
-	"gitgate/server"
-	"gitgate/sshserver"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/internal/testenv"
+	"github.com/gitgate/gitgate/repos"
+	"github.com/gitgate/gitgate/server"
+	"github.com/gitgate/gitgate/sshserver"
+	"github.com/gitgate/gitgate/store"
 )
 
 func TestSSHKeyClonesFetchesAndPushes(t *testing.T) {

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"gitgate/internal/testdb"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/internal/testdb"
+	"github.com/gitgate/gitgate/store"
 )
 
 func TestMigrateTwiceIsANoop(t *testing.T) {

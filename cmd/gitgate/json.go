@@ -5,9 +5,9 @@ import (
 	"io"
 	"time"
 
-	"gitgate/api"
-	"gitgate/auth"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/api"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/store"
 )
 
 // The CLI's --json prints the REST API's own objects (SPEC §11), from the

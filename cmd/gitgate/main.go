@@ -14,10 +14,10 @@ import (
 	"strings"
 	"syscall"
 
-	"gitgate/auth"
-	"gitgate/repos"
-	"gitgate/server"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/repos"
+	"github.com/gitgate/gitgate/server"
+	"github.com/gitgate/gitgate/store"
 )
 
 func main() {

@@ -17,8 +17,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"gitgate/internal/testdb"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/internal/testdb"
+	"github.com/gitgate/gitgate/store"
 )
 
 // These tests run the real gitgate binary, as an operator or a script

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"os"
 
-	"gitgate/auth"
-	"gitgate/repos"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/repos"
 )
 
 func cmdGroup(ctx context.Context, a *app, args []string) error {

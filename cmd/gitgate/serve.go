@@ -6,8 +6,8 @@ import (
 	"os"
 	"time"
 
-	"gitgate/logging"
-	"gitgate/server"
+	"github.com/gitgate/gitgate/logging"
+	"github.com/gitgate/gitgate/server"
 )
 
 func cmdServe(ctx context.Context, a *app, args []string) error {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"gitgate/auth"
+	"github.com/gitgate/gitgate/auth"
 )
 
 func cmdSettings(ctx context.Context, a *app, args []string) error {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 
-	"gitgate/sshserver"
+	"github.com/gitgate/gitgate/sshserver"
 )
 
 func cmdSSH(_ context.Context, a *app, args []string) error {

@@ -7,8 +7,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"gitgate/auth"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/store"
 )
 
 func cmdToken(ctx context.Context, a *app, args []string) error {

@@ -7,8 +7,8 @@ import (
 	"io"
 	"strings"
 
-	"gitgate/auth"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/store"
 )
 
 func cmdUser(ctx context.Context, a *app, args []string) error {

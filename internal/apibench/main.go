@@ -18,9 +18,9 @@ import (
 	"syscall"
 	"time"
 
-	"gitgate/auth"
-	"gitgate/logging"
-	"gitgate/server"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/logging"
+	"github.com/gitgate/gitgate/server"
 )
 
 func main() {

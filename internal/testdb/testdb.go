@@ -17,7 +17,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq" // PostgreSQL driver for the admin connection
 
-	"gitgate/store"
+	"github.com/gitgate/gitgate/store"
 )
 
 // Engines lists the engines Each runs on.

@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"gitgate/repos"
+	"github.com/gitgate/gitgate/repos"
 )
 
 // Main is TestMain for packages whose tests push to a server: git runs

@@ -15,12 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"gitgate/auth"
-	"gitgate/internal/testdb"
-	"gitgate/logging"
-	"gitgate/repos"
-	"gitgate/server"
-	"gitgate/store"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/internal/testdb"
+	"github.com/gitgate/gitgate/logging"
+	"github.com/gitgate/gitgate/repos"
+	"github.com/gitgate/gitgate/server"
+	"github.com/gitgate/gitgate/store"
 )
 
 // Env is a running server and helpers around it.
