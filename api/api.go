@@ -78,7 +78,7 @@ type scopeRule int
 const (
 	// scopeDefault asks auth.AllowsAPI.
 	scopeDefault scopeRule = iota
-	// scopeUser is a user endpoint that read_user opens (SPEC §2).
+	// scopeUser is a user endpoint that read_user opens (docs/tokens.md#scopes).
 	scopeUser
 	// scopeAny accepts any scope: a token may always look at and revoke
 	// itself (GitLab's SelfInformation endpoints allow every scope, so a
@@ -210,7 +210,7 @@ func (c *call) authenticate(rt *route) error {
 }
 
 // sudo applies the Sudo header (or sudo parameter): only an admin's token
-// carrying both sudo and api may act as someone else (SPEC §11).
+// carrying both sudo and api may act as someone else (docs/api.md#sudo).
 func (c *call) sudo() error {
 	target := strings.TrimSpace(c.r.Header.Get("Sudo"))
 	if target == "" && c.r.URL.RawQuery != "" {

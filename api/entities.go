@@ -318,7 +318,7 @@ func MemberJSON(u *store.User, level repos.AccessLevel, createdAt time.Time, bas
 }
 
 // Settings is the part of GitLab's ApplicationSetting entity that
-// gitgate has (SPEC §1.1), under GitLab's names.
+// gitgate has (docs/tokens.md#settings), under GitLab's names.
 type Settings struct {
 	ID int `json:"id"`
 	// MaxPersonalAccessTokenLifetime is in days; null means no limit.

@@ -10,8 +10,8 @@ import (
 	"github.com/gitgate/gitgate/store"
 )
 
-// The token object is SPEC §6's, field for field, with GitLab's formats:
-// the CLI's --json prints it too.
+// The token object is the one docs/api.md#endpoints lists, field for
+// field, with GitLab's formats: the CLI's --json prints it too.
 func TestTokenJSONHasGitLabFieldsAndFormats(t *testing.T) {
 	now := time.Date(2026, 11, 25, 13, 14, 15, 0, time.UTC)
 	created := time.Date(2026, 11, 20, 8, 9, 10, 123456789, time.UTC)

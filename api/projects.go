@@ -13,7 +13,8 @@ import (
 // project loads the project of the :id path parameter — a numeric id or
 // a URL-encoded path like group%2Fsub%2Fproj — and checks that the caller
 // may perform a on it. A project the caller cannot see is 404 whatever
-// the action (SPEC §11: visibility before anything else).
+// the action (docs/permissions.md#decision: visibility before scopes and
+// levels).
 func (c *call) project(a repos.Action) (*store.Project, error) {
 	raw := c.vars["id"]
 	var (

@@ -25,9 +25,10 @@ func scopeBody(scope string) string {
 	return `{"error":"insufficient_scope","error_description":"The request requires higher privileges than provided by the access token.","scope":"` + scope + `"}`
 }
 
-// Each scope opens exactly what SPEC §2 says: api everything, read_api
-// every GET, read_user the user GETs, Git-only scopes nothing — except a
-// token looking at itself, which GitLab allows with any scope.
+// Each scope opens exactly what docs/tokens.md#scopes says: api
+// everything, read_api every GET, read_user the user GETs, Git-only scopes
+// nothing — except a token looking at itself, which GitLab allows with any
+// scope.
 func TestScopesOpenExactlyTheirEndpoints(t *testing.T) {
 	dialects(t, func(t *testing.T, f *fixture) {
 		f.env.Project("alice/repo", "private")
@@ -176,7 +177,8 @@ func TestTokenIsAcceptedFromHeaderBearerAndQuery(t *testing.T) {
 	expect(t, "bad bearer", f.do(req{path: "/user", header: map[string]string{"Authorization": "Bearer glpat-nopenopenopenopenope"}}), 401, bodyUnauthorized)
 }
 
-// Sudo works only for an admin's token with both sudo and api (SPEC §11).
+// Sudo works only for an admin's token with both sudo and api
+// (docs/api.md#sudo).
 func TestSudoNeedsAnAdminTokenWithSudoAndAPI(t *testing.T) {
 	dialects(t, func(t *testing.T, f *fixture) {
 		adminAPIOnly := f.env.Token(f.admin, auth.ScopeAPI)

@@ -7,7 +7,7 @@ import (
 	"github.com/gitgate/gitgate/auth"
 )
 
-// GET /application/settings (admin): the settings of SPEC §1.1.
+// GET /application/settings (admin): the settings of docs/tokens.md#settings.
 func getSettings(c *call) error {
 	if err := c.requireAdmin(); err != nil {
 		return err

@@ -116,7 +116,7 @@ func (s *Service) authenticateToken(ctx context.Context, secret string) (*Princi
 	return &Principal{User: &u, Token: &t, Method: MethodToken, Scopes: t.Scopes()}, nil
 }
 
-// checkToken applies the token state rules (SPEC §1, §1.1, §11).
+// checkToken applies the token state rules (docs/tokens.md#when-a-token-works).
 func checkToken(t *store.Token, u *store.User, st Settings, now time.Time) error {
 	switch {
 	case t.Revoked:

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Token scopes (SPEC §2).
+// Token scopes (docs/tokens.md#scopes).
 const (
 	ScopeAPI             = "api"
 	ScopeReadAPI         = "read_api"
@@ -75,8 +75,8 @@ const (
 	GitPush
 )
 
-// GitCeiling is the Git access granted by scopes (SPEC §2): api and
-// write_repository push; read_api and read_repository fetch.
+// GitCeiling is the Git access granted by scopes (docs/tokens.md#scopes):
+// api and write_repository push; read_api and read_repository fetch.
 func GitCeiling(scopes []string) GitAccess {
 	switch {
 	case slices.Contains(scopes, ScopeAPI), slices.Contains(scopes, ScopeWriteRepository):
@@ -97,8 +97,8 @@ type APIRequest struct {
 }
 
 // AllowsAPI reports whether scopes permit an API request, and if not, the
-// scopes that would (SPEC §2: api everything, read_api every GET,
-// read_user the user GETs, Git-only scopes nothing).
+// scopes that would (docs/tokens.md#scopes: api everything, read_api
+// every GET, read_user the user GETs, Git-only scopes nothing).
 func AllowsAPI(scopes []string, r APIRequest) (bool, []string) {
 	if slices.Contains(scopes, ScopeAPI) {
 		return true, nil

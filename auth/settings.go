@@ -13,7 +13,7 @@ import (
 	"github.com/gitgate/gitgate/store"
 )
 
-// Setting names (SPEC §1.1).
+// Setting names (docs/tokens.md#settings).
 const (
 	SettingMaxLifetime          = "max_personal_access_token_lifetime"
 	SettingRequireExpiry        = "require_personal_access_token_expiry"
@@ -176,7 +176,7 @@ type SettingsUpdate struct {
 
 // UpdateSettings validates and stores key → value changes in one
 // transaction: either all apply or none. Setting a lifetime limit cuts
-// every active token that would outlive it (SPEC §11).
+// every active token that would outlive it (docs/tokens.md#settings).
 func (s *Service) UpdateSettings(ctx context.Context, changes map[string]string) (SettingsUpdate, error) {
 	if len(changes) == 0 {
 		return SettingsUpdate{}, errors.New("no settings given: use KEY=VALUE")

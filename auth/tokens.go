@@ -23,7 +23,8 @@ const secretLength = 22
 // MinCustomTokenLength is the shortest token string a caller may choose.
 const MinCustomTokenLength = 20
 
-// DefaultExpiryDays is the expiry offered when none is given (SPEC §11).
+// DefaultExpiryDays is the expiry offered when none is given
+// (docs/tokens.md#creation).
 const DefaultExpiryDays = 30
 
 // RotationExpiryDays is the default lifetime of a rotated token.
@@ -99,8 +100,9 @@ type CreatedToken struct {
 }
 
 // CreateToken validates and stores a personal access token. The rules are
-// the same for every door: scopes from §2, sudo only for admins, expiry
-// after today and within the lifetime limit, a default when none is given.
+// the same for every door (docs/tokens.md#creation): valid scopes, sudo
+// only for admins, expiry after today and within the lifetime limit, a
+// default when none is given.
 func (s *Service) CreateToken(ctx context.Context, in NewToken) (*CreatedToken, error) {
 	settings, err := s.Settings(ctx)
 	if err != nil {

@@ -29,9 +29,9 @@ const (
 // ValidService reports whether s is a service gitgate serves.
 func ValidService(s string) bool { return s == UploadPack || s == ReceivePack || s == UploadArchive }
 
-// protocolPattern is what GIT_PROTOCOL may hold (SPEC §4): key=value pairs
-// of letters and digits, colon-separated. Anything else is dropped, so a
-// client cannot inject other variables or options.
+// protocolPattern is what GIT_PROTOCOL may hold (docs/ssh.md#environment):
+// key=value pairs of letters and digits, colon-separated. Anything else is
+// dropped, so a client cannot inject other variables or options.
 var protocolPattern = regexp.MustCompile(`^[A-Za-z0-9]+=[A-Za-z0-9]+(:[A-Za-z0-9]+=[A-Za-z0-9]+)*$`)
 
 // ValidProtocol reports whether a Git-Protocol value may be passed on.

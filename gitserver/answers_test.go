@@ -60,8 +60,9 @@ var (
 )
 
 // TestAnswersFollowTheSpec drives info/refs (the request where git
-// learns whether it may go on) for every class of caller of SPEC §2–§4
-// and §11, and checks status, challenge and the text/plain line.
+// learns whether it may go on) for every class of caller of
+// docs/permissions.md#git-over-http, and checks status, challenge and the
+// text/plain line.
 func TestAnswersFollowTheSpec(t *testing.T) {
 	f := newFixture(t, store.SQLite, nil)
 	ctx := context.Background()

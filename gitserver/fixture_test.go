@@ -17,7 +17,8 @@ import (
 	"github.com/gitgate/gitgate/store"
 )
 
-// fixture is a server with the people and repositories of SPEC §3:
+// fixture is a server with the people and repositories of
+// docs/permissions.md#access-levels:
 // group "grp" holds one project of each visibility, each with a commit on
 // main; each user has the role their name says on the group.
 type fixture struct {

@@ -29,7 +29,7 @@ import (
 const transport = "http"
 
 // MsgAccessDenied is the one line git shows for a credential that was
-// presented and refused (SPEC §4).
+// presented and refused (docs/permissions.md#git-over-http).
 const MsgAccessDenied = "HTTP Basic: Access denied. If a password was provided for Git authentication, the password was incorrect or you're required to use a token instead of a password. If a token was provided, it was either incorrect, expired, or improperly scoped."
 
 // challenge makes git ask for (or retry with) credentials.
@@ -255,8 +255,8 @@ func (h *Handler) authorize(q *request) (*store.Project, string) {
 	case err == nil:
 		return proj, ""
 	case errors.Is(err, repos.ErrNotFound) && q.p.IsAnonymous(), errors.Is(err, repos.ErrUnauthenticated):
-		// SPEC §11: an anonymous caller is asked for credentials
-		// whether the repository is private or missing.
+		// docs/permissions.md#decision: an anonymous caller is asked for
+		// credentials whether the repository is private or missing.
 		plain(q.w, http.StatusUnauthorized, repos.ErrUnauthenticated.Error(), true)
 	case errors.Is(err, repos.ErrNotFound):
 		plain(q.w, http.StatusNotFound, repos.MsgNotFound, false)

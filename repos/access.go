@@ -11,7 +11,8 @@ import (
 // AccessLevel is GitLab's member access level.
 type AccessLevel int
 
-// Access levels (SPEC §3). Admin is above every membership.
+// Access levels (docs/permissions.md#access-levels). Admin is above every
+// membership.
 const (
 	NoAccess   AccessLevel = 0
 	Guest      AccessLevel = 10
@@ -108,10 +109,10 @@ func missingScope(scope, doing string) error {
 	}
 }
 
-// decide is the single permission rule (SPEC §2–§4, §11): level is the
-// principal's access level on the project (Admin for admins, NoAccess for
-// anonymous and non-members). Visibility comes first, then the token's
-// scope ceiling, then the access level.
+// decide is the single permission rule (docs/permissions.md#decision):
+// level is the principal's access level on the project (Admin for admins,
+// NoAccess for anonymous and non-members). Visibility comes first, then
+// the token's scope ceiling, then the access level.
 func decide(p *auth.Principal, visibility string, level AccessLevel, a Action) error {
 	anonymous := p.IsAnonymous()
 	// Who can see the project at all.
@@ -179,7 +180,8 @@ const ZeroID = "0000000000000000000000000000000000000000"
 
 func isZero(id string) bool { return strings.Trim(id, "0") == "" }
 
-// CheckRefUpdate applies protected-branch rules (SPEC §3, §11) to one ref:
+// CheckRefUpdate applies protected-branch rules
+// (docs/permissions.md#protected-branches) to one ref:
 // maintainers and above push; a developer may create the default branch
 // of an empty repository; nobody force-pushes or deletes a protected
 // branch. It returns the reason git should show, or nil.

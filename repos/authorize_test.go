@@ -14,9 +14,9 @@ import (
 	"github.com/gitgate/gitgate/store"
 )
 
-// The permission table of SPEC §2–§4 and §11, driven through the real
-// Authenticate and Authorize on both databases. Expectations are written
-// from the specification's sentences (see specOutcome), not read back from
+// The permission table of docs/permissions.md#decision, driven through the
+// real Authenticate and Authorize on both databases. Expectations are
+// written from the documented rules (see specOutcome), not read back from
 // the code.
 
 // outcome is what a door would answer.
@@ -65,18 +65,20 @@ var allScopes = [][]string{{"api"}, {"read_api"}, {"read_user"}, {"read_reposito
 
 var allVisibilities = []string{repos.Public, repos.Internal, repos.Private}
 
-// specOutcome states SPEC §1–§4 and §11 rule by rule.
+// specOutcome states docs/permissions.md#decision and
+// docs/tokens.md#when-a-token-works rule by rule.
 func specOutcome(lv level, st tokenState, scopes []string, vis string, a repos.Action) string {
-	// §1/§1.1: an expired token (on day D it is expired) or a revoked one
-	// is refused unless expiry enforcement is off; revoked never works; an
-	// impersonation token is refused while impersonation is disabled.
+	// docs/tokens.md#expiry: an expired token (on day D it is expired) or
+	// a revoked one is refused unless expiry enforcement is off; revoked
+	// never works; an impersonation token is refused while impersonation
+	// is disabled.
 	if lv != lvAnonymous {
 		switch st {
 		case stExpiringToday, stExpired, stRevoked, stImpersonationNo:
 			return unauth
 		}
 	}
-	// §3: who can see the repository.
+	// docs/permissions.md#visibility: who can see the repository.
 	var canSee bool
 	switch lv {
 	case lvAnonymous:
@@ -87,7 +89,8 @@ func specOutcome(lv level, st tokenState, scopes []string, vis string, a repos.A
 		canSee = true
 	}
 	if !canSee {
-		// §11: anonymous on private → 401 challenge; signed-in → 404.
+		// docs/permissions.md#answers: anonymous on private → 401 challenge;
+		// signed-in → 404.
 		if lv == lvAnonymous {
 			return unauth
 		}
@@ -102,30 +105,33 @@ func specOutcome(lv level, st tokenState, scopes []string, vis string, a repos.A
 		return false
 	}
 	if a == repos.Read {
-		// §2/§11: public code is readable with any valid credential.
+		// docs/tokens.md#scopes: public code is readable with any valid credential.
 		if vis == repos.Public {
 			return allow
 		}
-		// §2: fetch needs api, read_api, read_repository or write_repository.
+		// docs/tokens.md#scopes: fetch needs api, read_api, read_repository or
+		// write_repository.
 		if !has("api", "read_api", "read_repository", "write_repository") {
 			return scopeMissing("read_repository")
 		}
-		// §3: internal is readable by any signed-in user; private by
-		// reporters and above; §11 guests get the download message.
+		// docs/permissions.md#visibility: internal is readable by any
+		// signed-in user; private by reporters and above; guests get the
+		// download message (docs/permissions.md#git-over-http).
 		if vis == repos.Internal || lv == lvReporter || lv == lvDeveloper || lv == lvMaintainer || lv == lvOwner || lv == lvAdmin {
 			return allow
 		}
 		return noDownload
 	}
-	// Write. §3: anonymous never pushes (asked to authenticate).
+	// Write. docs/permissions.md#decision: anonymous never pushes (asked to
+	// authenticate).
 	if lv == lvAnonymous {
 		return unauth
 	}
-	// §2: push needs api or write_repository.
+	// docs/tokens.md#scopes: push needs api or write_repository.
 	if !has("api", "write_repository") {
 		return scopeMissing("write_repository")
 	}
-	// §3: developer and above, admin.
+	// docs/permissions.md#access-levels: developer and above, admin.
 	switch lv {
 	case lvDeveloper, lvMaintainer, lvOwner, lvAdmin:
 		return allow
@@ -338,10 +344,10 @@ func actionName(a repos.Action) string {
 	return "push"
 }
 
-// TestPermissionRowsNamedInTheSpec are the sentences of SPEC §2–§4 and
-// §11, one row each, including the owner states the table above leaves
-// out: blocked owners, 2FA owners with password or token, bots, and
-// account passwords.
+// TestPermissionRowsNamedInTheSpec are the rules of docs/permissions.md
+// and docs/tokens.md, one row each, including the owner states the table
+// above leaves out: blocked owners, 2FA owners with password or token,
+// bots, and account passwords.
 func TestPermissionRowsNamedInTheSpec(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()

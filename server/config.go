@@ -6,7 +6,7 @@ import (
 )
 
 // Config is everything a gitgate server needs; zero values take the
-// defaults of SPEC §10 (see Defaults).
+// defaults listed in README.md#configuration (see Defaults).
 type Config struct {
 	DataDir     string `env:"GITGATE_DATA_DIR"`
 	DatabaseURL string `env:"GITGATE_DATABASE_URL"`
@@ -22,7 +22,8 @@ type Config struct {
 	// finish after a shutdown signal.
 	ShutdownTimeout time.Duration `env:"GITGATE_SHUTDOWN_TIMEOUT"`
 
-	// Failed-authentication lockout (SPEC §4, §11), shared by the doors.
+	// Failed-authentication lockout, shared by the doors
+	// (docs/permissions.md#lockout).
 	// AuthLockoutFailures failures within AuthLockoutWindow ban an address
 	// for AuthLockoutDuration; negative failures disable the lockout.
 	AuthLockoutFailures int           `env:"GITGATE_AUTH_LOCKOUT_FAILURES"` // default 30
@@ -41,7 +42,7 @@ type Config struct {
 	// concurrent fetches (package packcache).
 	DisablePackCache bool `env:"GITGATE_DISABLE_PACK_CACHE"`
 
-	// Git over SSH (SPEC §5); zero values take sshserver's defaults.
+	// Git over SSH (docs/ssh.md#limits); zero values take sshserver's defaults.
 	// SSHLoginTimeout bounds the handshake and authentication.
 	SSHLoginTimeout time.Duration `env:"GITGATE_SSH_LOGIN_TIMEOUT"` // default 60s
 	// SSHIdleTimeout closes a connection that runs no session for this
@@ -65,7 +66,7 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Defaults fills unset fields with SPEC §10's defaults.
+// Defaults fills unset fields with the defaults of README.md#configuration.
 func (c Config) Defaults() Config {
 	if c.DataDir == "" {
 		c.DataDir = "./data"

@@ -7,7 +7,7 @@ import (
 	"github.com/gitgate/gitgate/sshserver"
 )
 
-// The Git-over-SSH door (SPEC §5): started with the server, drained on
+// The Git-over-SSH door (docs/ssh.md): started with the server, drained on
 // shutdown. It shares the process runner, the failed-authentication
 // lockout and housekeeping with the HTTP door (git.go).
 func init() {

@@ -128,9 +128,9 @@ func (s *Server) checkVerifiedKey(ctx ssh.Context, meta gossh.ConnMetadata, key 
 	}}, nil
 }
 
-// checkPassword accepts a personal access token as the password (SPEC
-// §5); the SSH user name is ignored then, as for HTTP. Account passwords
-// are never accepted over SSH.
+// checkPassword accepts a personal access token as the password
+// (docs/ssh.md#authentication); the SSH user name is ignored then, as for
+// HTTP. Account passwords are never accepted over SSH.
 func (s *Server) checkPassword(ctx ssh.Context, meta gossh.ConnMetadata, password string) (*gossh.Permissions, error) {
 	addr := remoteAddr(meta.RemoteAddr())
 	if s.banned(addr) {

@@ -1,4 +1,4 @@
-// Package sshserver is gitgate's Git-over-SSH door (SPEC §5), on
+// Package sshserver is gitgate's Git-over-SSH door (docs/ssh.md), on
 // gliderlabs/ssh: public-key and token-as-password authentication where
 // the session's identity comes only from the method that succeeded,
 // strict command parsing (git-upload-pack, git-receive-pack,

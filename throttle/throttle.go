@@ -1,8 +1,9 @@
 // Package throttle locks out client addresses that fail authentication
-// too often (SPEC §4, §11): by default 30 failures within 60 seconds ban
-// the address for an hour, as GitLab's defaults do. Every door (HTTP, SSH)
-// shares it. A successful authentication resets the address's count, and
-// successful callers never wait on it: a check is one map lookup.
+// too often (docs/permissions.md#lockout): by default 30 failures within
+// 60 seconds ban the address for an hour, as GitLab's defaults do. Every
+// door (HTTP, SSH) shares it. A successful authentication resets the
+// address's count, and successful callers never wait on it: a check is one
+// map lookup.
 package throttle
 
 import (
@@ -23,7 +24,7 @@ const (
 	DefaultMaxEntries  = 100_000
 )
 
-// Message is what a banned address is told (SPEC §11).
+// Message is what a banned address is told (docs/permissions.md#answers).
 const Message = "Too many failed authentication attempts from this address. Try again later."
 
 // Config tunes a Limiter. Zero values take the defaults.

@@ -10,8 +10,9 @@ import (
 	"github.com/gitgate/gitgate/store"
 )
 
-// The CLI's --json prints the REST API's own objects (SPEC §11), from the
-// api package's entity functions, so the two can never drift apart.
+// The CLI's --json prints the REST API's own objects
+// (docs/tokens.md#command-line), from the api package's entity functions,
+// so the two can never drift apart.
 
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

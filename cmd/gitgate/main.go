@@ -1,5 +1,6 @@
 // Command gitgate is the gitgate server and its administration CLI. Every
-// subcommand works directly on the configured database (SPEC §8).
+// subcommand works directly on the configured database
+// (docs/tokens.md#propagation).
 package main
 
 import (

@@ -424,8 +424,9 @@ func lsRemoteAs(t *testing.T, base, user, secret, path string) (int, string) {
 	return 0, stderr.String()
 }
 
-// waitForRefusal polls for up to one second (SPEC §8: changes reach
-// running servers within a second) and reports whether git was refused.
+// waitForRefusal polls for up to one second (docs/tokens.md#propagation:
+// changes reach running servers within a second) and reports whether git
+// was refused.
 func waitForRefusal(t *testing.T, base, token, path string) bool {
 	deadline := time.Now().Add(time.Second)
 	for {
