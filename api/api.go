@@ -13,12 +13,15 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/metrics"
 	"github.com/gitgate/gitgate/repos"
 	"github.com/gitgate/gitgate/store"
+	"github.com/gitgate/gitgate/throttle"
 )
 
 // Prefix is where the API lives.
@@ -37,6 +40,13 @@ type Config struct {
 	Links func() Links
 	// Revision is reported by /version.
 	Revision string
+	// Throttle locks out addresses whose token attempts keep failing; the
+	// API's own, apart from the Git doors' (docs/api.md). Nil disables.
+	Throttle *throttle.Limiter
+	// TrustedProxies may tell the client address in X-Forwarded-For.
+	TrustedProxies []netip.Prefix
+	// Metrics counts refused requests (optional).
+	Metrics *metrics.Metrics
 }
 
 // Handler serves /api/v4/.
@@ -177,16 +187,35 @@ func credential(r *http.Request) (string, bool) {
 }
 
 // authenticate sets c.p from the request's credential, then applies the
-// route's authentication and scope rules and Sudo.
+// route's authentication and scope rules and Sudo. A banned address is
+// refused before anything else, whatever its credential; a rejected token
+// counts against its address, an accepted one clears the count.
 func (c *call) authenticate(rt *route) error {
+	lockout := c.h.cfg.Throttle
+	var addr netip.Addr
+	if lockout != nil {
+		addr = throttle.ClientAddr(c.r.RemoteAddr, c.r.Header.Values("X-Forwarded-For"), c.h.cfg.TrustedProxies)
+		if lockout.Banned(addr) {
+			if c.h.cfg.Metrics != nil {
+				c.h.cfg.Metrics.ThrottledRequests.WithLabelValues("api").Inc()
+			}
+			return errBanned
+		}
+	}
 	secret, presented := credential(c.r)
 	if presented {
 		p, err := c.h.auth.Authenticate(c.ctx, auth.Credential{Kind: auth.CredToken, Secret: secret})
 		if err != nil {
 			if errors.Is(err, auth.ErrInvalidCredential) {
+				if lockout != nil && lockout.Failure(addr) {
+					c.h.log.Warn("api: address locked out after repeated authentication failures", "remote", addr.String())
+				}
 				return invalidCredential(err)
 			}
 			return err
+		}
+		if lockout != nil {
+			lockout.Success(addr)
 		}
 		c.p = p
 	}

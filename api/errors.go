@@ -11,6 +11,7 @@ import (
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/repos"
 	"github.com/gitgate/gitgate/store"
+	"github.com/gitgate/gitgate/throttle"
 )
 
 // apiError is a response GitLab would give, with its exact body.
@@ -41,6 +42,8 @@ var (
 	errTooLarge      = message(http.StatusRequestEntityTooLarge, "413 Request Entity Too Large")
 	errUnavailable   = message(http.StatusServiceUnavailable, "503 Service Unavailable")
 	errInternal      = message(http.StatusInternalServerError, "500 Internal Server Error")
+	// errBanned is the Git doors' answer to a locked-out address, as JSON.
+	errBanned = message(http.StatusForbidden, throttle.Message)
 )
 
 // notFound is GitLab's not_found!(resource): "404 User Not Found", or

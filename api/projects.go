@@ -162,7 +162,10 @@ func slug(name string) string {
 }
 
 // POST /projects: in the caller's namespace, or namespace_id (an id or a
-// path) where the caller may create projects. 201 with the project.
+// path) where the caller may create projects. 201 with the project. A
+// namespace the caller cannot see is 404 whether it exists or not; one it
+// sees but may not create in is 400 namespace is not valid; a visibility
+// above the group's is 400 on visibility_level (repos.CreateProject).
 func createProject(c *call) error {
 	name, hasName, err := c.params.str("name")
 	if err != nil {
@@ -220,7 +223,8 @@ func createProject(c *call) error {
 }
 
 // namespaceParam resolves namespace_id (an id or a full path); absent, the
-// caller's own namespace.
+// caller's own namespace. A namespace the caller may not see is 404
+// Namespace Not Found, as a missing one (GitLab's find_namespace!).
 func (c *call) namespaceParam() (*store.Namespace, error) {
 	raw, ok, err := c.params.str("namespace_id")
 	if err != nil {
@@ -243,7 +247,17 @@ func (c *call) namespaceParam() (*store.Namespace, error) {
 	if errors.Is(err, repos.ErrNamespaceNotFound) {
 		return nil, notFound("Namespace")
 	}
-	return ns, err
+	if err != nil {
+		return nil, err
+	}
+	visible, err := c.h.repos.CanSeeNamespace(c.ctx, c.p, ns)
+	if err != nil {
+		return nil, err
+	}
+	if !visible {
+		return nil, notFound("Namespace")
+	}
+	return ns, nil
 }
 
 // DELETE /projects/:id (owners and admins): 204.

@@ -98,6 +98,14 @@ func listTokens(c *call) error {
 	return c.tokenList(pg, f)
 }
 
+// ownsToken reports whether the acting user may manage t as its owner.
+// An impersonation token is an admin's, not the impersonated user's
+// (GitLab's PersonalAccessTokenPolicy: owner only when not impersonation),
+// so to that user it is like anyone else's token.
+func (c *call) ownsToken(t *store.Token) bool {
+	return t.UserID == c.user().ID && !t.Impersonation
+}
+
 // manageableToken loads a token the caller may see or change: their own,
 // or any for an admin. GitLab tells only admins that a token does not
 // exist; everyone else gets 401 either way.
@@ -110,7 +118,7 @@ func (c *call) manageableToken() (*store.Token, error) {
 	if err != nil && !errors.Is(err, auth.ErrNotFound) {
 		return nil, err
 	}
-	if t != nil && (c.isAdmin() || t.UserID == c.user().ID) {
+	if t != nil && (c.isAdmin() || c.ownsToken(t)) {
 		return t, nil
 	}
 	if c.isAdmin() {
@@ -149,7 +157,7 @@ func revokeToken(c *call) error {
 	if err != nil {
 		return err
 	}
-	if !c.isAdmin() && t.UserID != c.user().ID {
+	if !c.isAdmin() && !c.ownsToken(t) {
 		return badRequest("")
 	}
 	if _, err := c.h.auth.RevokeToken(c.ctx, t.ID); err != nil {
@@ -168,8 +176,9 @@ func revokeSelfToken(c *call) error {
 	return nil
 }
 
-// rotate answers 200 with the successor; a revoked or expired token, or
-// an expiry outside the limits, is 400 with the reason.
+// rotate answers 200 with the successor; a revoked or expired token, an
+// expiry outside the limits, or an impersonation token while impersonation
+// is disabled, is 400 with the reason.
 func (c *call) rotate(t *store.Token) error {
 	expires, err := c.params.date("expires_at")
 	if err != nil {
@@ -196,7 +205,9 @@ func rotateToken(c *call) error {
 	return c.rotate(t)
 }
 
-// POST /personal_access_tokens/self/rotate (needs api, as in GitLab).
+// POST /personal_access_tokens/self/rotate (needs api, as in GitLab). An
+// impersonation token may rotate itself, as in GitLab, but its successor
+// never outlives it (auth.RotateToken).
 func rotateSelfToken(c *call) error { return c.rotate(c.p.Token) }
 
 // tokenInput reads name, scopes, expires_at and description.

@@ -264,12 +264,13 @@ func (s *Service) RevokeTokenBySecret(ctx context.Context, secret string) (*stor
 // RotateToken revokes a token and issues its successor with the same
 // name, description, scopes and kind; expiresAt nil means +7 days (within
 // the limits). A revoked or expired token cannot be rotated.
+//
+// An impersonation token is an admin's grant for a limited time
+// (docs/api.md): rotating one needs impersonation_enabled, and its
+// successor never expires later than the original, so whoever holds it
+// cannot stretch the grant by rotating, nor mint one that never expires.
 func (s *Service) RotateToken(ctx context.Context, id int64, expiresAt *time.Time) (*CreatedToken, error) {
 	settings, err := s.Settings(ctx)
-	if err != nil {
-		return nil, err
-	}
-	expires, err := s.expiryFor(settings, expiresAt, false, RotationExpiryDays)
 	if err != nil {
 		return nil, err
 	}
@@ -284,6 +285,13 @@ func (s *Service) RotateToken(ctx context.Context, id int64, expiresAt *time.Tim
 			return inputErr("token", "token %d is revoked and cannot be rotated", id)
 		case TokenExpired:
 			return inputErr("token", "token %d has expired and cannot be rotated", id)
+		}
+		if old.Impersonation && !settings.ImpersonationEnabled {
+			return inputErr("impersonation", "token %d is an impersonation token and impersonation tokens are disabled on this instance (impersonation_enabled=false)", id)
+		}
+		expires, err := s.rotatedExpiry(settings, old, expiresAt)
+		if err != nil {
+			return err
 		}
 		ok, err := tx.RevokeToken(ctx, id)
 		if err != nil {
@@ -304,4 +312,26 @@ func (s *Service) RotateToken(ctx context.Context, id int64, expiresAt *time.Tim
 		return nil
 	})
 	return out, err
+}
+
+// rotatedExpiry is the expiry of old's successor: the usual rules, and
+// for an impersonation token with an expiry, never later than that expiry
+// (no date given takes the default, cut to it).
+func (s *Service) rotatedExpiry(st Settings, old *store.Token, given *time.Time) (*time.Time, error) {
+	if !old.Impersonation || old.ExpiresAt == nil {
+		return s.expiryFor(st, given, false, RotationExpiryDays)
+	}
+	limit := Today(*old.ExpiresAt)
+	if given != nil && Today(*given).After(limit) {
+		return nil, inputErr("expires_at", "expiration date %s is after the expiry of impersonation token %d (%s): a rotated impersonation token cannot outlive the original",
+			Today(*given).Format(DateLayout), old.ID, limit.Format(DateLayout))
+	}
+	d, err := s.expiryFor(st, given, false, RotationExpiryDays)
+	if err != nil {
+		return nil, err
+	}
+	if d == nil || d.After(limit) {
+		d = &limit
+	}
+	return d, nil
 }

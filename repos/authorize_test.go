@@ -190,8 +190,9 @@ func newWorld(t *testing.T, db *store.DB) *world {
 	}
 	// Projects live in the owner's namespace, so "owner" is the
 	// namespace owner; other levels are memberships — the developer's
-	// through a group, to cover inheritance.
-	if _, err := w.repos.CreateGroup(ctx, "team", "", repos.Private, 0); err != nil {
+	// through a group, to cover inheritance. The group is public so that
+	// it may hold projects of every visibility.
+	if _, err := w.repos.CreateGroup(ctx, "team", "", repos.Public, 0); err != nil {
 		t.Fatal(err)
 	}
 	for _, vis := range allVisibilities {

@@ -52,3 +52,29 @@ func (s *Service) CanCreateProjectIn(ctx context.Context, p *auth.Principal, ns 
 	}
 	return AccessLevel(l) >= Developer, nil
 }
+
+// CanSeeNamespace decides whether p may know that ns exists: a user's
+// namespace (usernames are no secret), a public group, an internal one
+// for anyone signed in, and a private one for its members, members of a
+// group above it, and members of anything inside it (as GitLab's
+// read_group). Everyone else must get the answer a missing namespace
+// gets, so that probing reveals no private group.
+func (s *Service) CanSeeNamespace(ctx context.Context, p *auth.Principal, ns *store.Namespace) (bool, error) {
+	if ns.Kind == store.NamespaceUser || ns.Visibility == Public {
+		return true, nil
+	}
+	if p.IsAnonymous() {
+		return false, nil
+	}
+	if p.User.Admin || ns.Visibility == Internal {
+		return true, nil
+	}
+	l, err := s.db.MaxAccessLevel(ctx, p.User.ID, 0, ns.Ancestry())
+	if err != nil {
+		return false, fmt.Errorf("group access: %w", err)
+	}
+	if AccessLevel(l) >= Guest {
+		return true, nil
+	}
+	return s.db.HasMembershipWithin(ctx, p.User.ID, ns)
+}

@@ -123,8 +123,9 @@ func (e *InputError) Error() string { return e.Msg }
 
 func inputErr(field string, err error) error { return &InputError{Field: field, Msg: err.Error()} }
 
-// CreateGroup creates a group (its parent must exist for a nested path).
-// creatorID, when non-zero, becomes the group's owner.
+// CreateGroup creates a group (its parent must exist for a nested path,
+// and be at least as visible). creatorID, when non-zero, becomes the
+// group's owner.
 func (s *Service) CreateGroup(ctx context.Context, fullPath, name, visibility string, creatorID int64) (*store.Namespace, error) {
 	fullPath = strings.Trim(fullPath, "/")
 	if err := ValidateNamespacePath(fullPath); err != nil {
@@ -159,6 +160,9 @@ func (s *Service) CreateGroup(ctx context.Context, fullPath, name, visibility st
 			}
 			if parent.Kind != store.NamespaceGroup {
 				return &InputError{Field: "path", Msg: fmt.Sprintf("%q is a user, not a group: subgroups live under groups", parentPath)}
+			}
+			if err := checkSubgroupVisibility(ctx, tx, parent, visibility); err != nil {
+				return err
 			}
 			ns.ParentID = &parent.ID
 		}
@@ -202,7 +206,8 @@ type NewProject struct {
 
 // CreateProject stores a project and creates its bare repository on disk,
 // all or nothing: the row is committed only once the repository exists,
-// and the directory is removed if the commit fails.
+// and the directory is removed if the commit fails. A project is never
+// more visible than its group or any group above it.
 func (s *Service) CreateProject(ctx context.Context, in NewProject) (*store.Project, error) {
 	if err := ValidateNamespacePath(in.NamespacePath); err != nil {
 		return nil, inputErr("namespace", err)
@@ -237,6 +242,9 @@ func (s *Service) CreateProject(ctx context.Context, in NewProject) (*store.Proj
 			return &InputError{Field: "namespace", Msg: fmt.Sprintf("namespace %q does not exist", in.NamespacePath)}
 		}
 		if err != nil {
+			return err
+		}
+		if err := checkProjectVisibility(ctx, tx, ns, in.Visibility); err != nil {
 			return err
 		}
 		p := &store.Project{NamespaceID: ns.ID, Name: in.Name, Path: in.Path, Description: in.Description,

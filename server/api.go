@@ -1,23 +1,38 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/gitgate/gitgate/api"
+	"github.com/gitgate/gitgate/throttle"
 )
 
 // The REST API door: GitLab's v4 API under /api/v4/.
 func init() {
-	components = append(components, component{name: "api", mount: mountAPI})
+	components = append(components, component{name: "api", mount: mountAPI, start: startAPI})
 }
 
+// mountAPI gives the API a failed-authentication lockout of its own, with
+// the Git doors' limits: token guessing through /api/v4 is throttled, and
+// a ban there (one CI job with a revoked token behind a NAT) does not lock
+// the address out of Git, nor a Git ban out of the API.
 func mountAPI(s *Server, mux *http.ServeMux) {
+	lockout, err := s.newLockout()
+	proxies, perr := throttle.ParsePrefixes(s.cfg.TrustedProxies)
+	if perr != nil && err == nil {
+		err = fmt.Errorf("GITGATE_TRUSTED_PROXIES: %w", perr)
+	}
+	s.apiErr = err
 	h := api.New(api.Config{
-		Auth:  s.Auth,
-		Repos: s.Repos,
-		Log:   s.log,
-		Links: s.apiLinks,
+		Auth:           s.Auth,
+		Repos:          s.Repos,
+		Log:            s.log,
+		Links:          s.apiLinks,
+		Throttle:       lockout,
+		TrustedProxies: proxies,
+		Metrics:        s.Metrics,
 	})
 	// One pattern per method: a method-less "/api/v4/" would conflict
 	// with a door that registers "GET /" (neither would be more specific).
@@ -25,6 +40,8 @@ func mountAPI(s *Server, mux *http.ServeMux) {
 		mux.Handle(m+" "+api.Prefix+"/", h)
 	}
 }
+
+func startAPI(s *Server) error { return s.apiErr }
 
 // apiLinks gives the addresses shown in API objects: the configured
 // external URL, or the bound address when the configuration named port 0.

@@ -30,8 +30,9 @@ func init() {
 }
 
 // gitDoors is what the Git doors (HTTP and SSH) share: one process
-// runner, one failed-authentication lockout (failures count across
-// doors), one housekeeping scheduler, and gitgate's git hooks.
+// runner, one failed-authentication lockout (failures count across the
+// Git doors; the API has its own), one housekeeping scheduler, and
+// gitgate's git hooks.
 type gitDoors struct {
 	Runner       *gitproc.Runner
 	Throttle     *throttle.Limiter
@@ -51,17 +52,7 @@ func (s *Server) gitShared() *gitDoors {
 	}
 	g := &gitDoors{Runner: &gitproc.Runner{Metrics: s.Metrics}}
 	s.git = g
-	allow, err := throttle.ParsePrefixes(s.cfg.AuthLockoutAllowList)
-	if err != nil {
-		g.err = fmt.Errorf("GITGATE_AUTH_LOCKOUT_ALLOWLIST: %w", err)
-	}
-	g.Throttle = throttle.New(throttle.Config{
-		MaxFailures: s.cfg.AuthLockoutFailures,
-		Window:      s.cfg.AuthLockoutWindow,
-		BanDuration: s.cfg.AuthLockoutDuration,
-		AllowList:   allow,
-		Now:         s.cfg.Now,
-	})
+	g.Throttle, g.err = s.newLockout()
 	g.Housekeeping = housekeeping.New(housekeeping.Config{
 		Delay: s.cfg.HousekeepingDelay,
 		// A quiet moment is a few seconds without any git service

@@ -34,6 +34,7 @@ type Server struct {
 	Metrics *metrics.Metrics
 	git     *gitDoors         // shared by the Git doors (git.go)
 	ssh     *sshserver.Server // the Git-over-SSH door (ssh.go)
+	apiErr  error             // the API door's configuration error (api.go)
 
 	httpServer *http.Server
 	httpLn     net.Listener

@@ -91,6 +91,58 @@ func (db *DB) NamespaceByPath(ctx context.Context, fullPath string) (*Namespace,
 	return &n, nil
 }
 
+// HasMembershipWithin reports whether a user is a member of n, of a group
+// below it, or of a project anywhere inside it.
+func (db *DB) HasMembershipWithin(ctx context.Context, userID int64, n *Namespace) (bool, error) {
+	prefix := n.TraversalIDs + "%"
+	var found int
+	err := db.get(ctx, &found, `SELECT CASE WHEN EXISTS (SELECT 1 FROM members m WHERE m.user_id = ? AND
+		((m.source_type = 'namespace' AND m.source_id IN (SELECT id FROM namespaces WHERE traversal_ids LIKE ?)) OR
+		 (m.source_type = 'project' AND m.source_id IN (SELECT p.id FROM projects p JOIN namespaces pn ON pn.id = p.namespace_id
+			WHERE pn.traversal_ids LIKE ?)))) THEN 1 ELSE 0 END`, userID, prefix, prefix)
+	if err != nil {
+		return false, fmt.Errorf("memberships within %q: %w", n.FullPath, err)
+	}
+	return found == 1, nil
+}
+
+// VisibilitiesWithin lists the distinct visibilities of the projects
+// anywhere inside n, and of the groups below it.
+func (db *DB) VisibilitiesWithin(ctx context.Context, n *Namespace) (projects, groups []string, err error) {
+	prefix := n.TraversalIDs + "%"
+	if err := db.selectAll(ctx, &projects, `SELECT DISTINCT p.visibility FROM projects p JOIN namespaces pn ON pn.id = p.namespace_id
+		WHERE pn.traversal_ids LIKE ?`, prefix); err != nil {
+		return nil, nil, fmt.Errorf("project visibilities within %q: %w", n.FullPath, err)
+	}
+	if err := db.selectAll(ctx, &groups, `SELECT DISTINCT visibility FROM namespaces WHERE traversal_ids LIKE ? AND id <> ?`,
+		prefix, n.ID); err != nil {
+		return nil, nil, fmt.Errorf("subgroup visibilities within %q: %w", n.FullPath, err)
+	}
+	return projects, groups, nil
+}
+
+// LockNamespace holds namespace id's row until the transaction ends (a
+// no-op update: portable to both engines), so that decisions which read
+// a group's visibility and what lies inside it do not interleave.
+func (db *DB) LockNamespace(ctx context.Context, id int64) error {
+	if _, err := db.exec(ctx, `UPDATE namespaces SET visibility = visibility WHERE id=?`, id); err != nil {
+		return fmt.Errorf("lock namespace %d: %w", id, err)
+	}
+	return nil
+}
+
+// SetNamespaceVisibility changes a namespace's visibility.
+func (db *DB) SetNamespaceVisibility(ctx context.Context, id int64, visibility string) error {
+	n, err := db.exec(ctx, `UPDATE namespaces SET visibility=? WHERE id=?`, visibility, id)
+	if err != nil {
+		return fmt.Errorf("set namespace %d visibility: %w", id, err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
 // Project is a repository with its namespace.
 type Project struct {
 	ID             int64     `db:"id"`

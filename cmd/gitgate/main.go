@@ -59,7 +59,7 @@ func commands() []command {
 		{"migrate", "migrate", cmdMigrate},
 		{"user", "user create|block|unblock|2fa …", cmdUser},
 		{"token", "token create|revoke|list|rotate …", cmdToken},
-		{"group", "group create PATH [--visibility private|internal|public]", cmdGroup},
+		{"group", "group create PATH [--visibility private|internal|public] | update PATH --visibility …", cmdGroup},
 		{"repo", "repo create NAMESPACE/NAME [--visibility private|internal|public]", cmdRepo},
 		{"member", "member add (NAMESPACE/NAME | GROUP) USER --access guest|reporter|developer|maintainer|owner", cmdMember},
 		{"key", "key add --user U --title T (--key \"ssh-ed25519 …\" | --file F)", cmdKey},

@@ -10,8 +10,11 @@ import (
 )
 
 func cmdGroup(ctx context.Context, a *app, args []string) error {
+	if len(args) > 0 && args[0] == "update" {
+		return groupUpdate(ctx, a, args[1:])
+	}
 	if len(args) == 0 || args[0] != "create" {
-		return usagef("usage: gitgate group create PATH [--visibility private|internal|public] [--name NAME]")
+		return usagef("usage: gitgate group create PATH [--visibility private|internal|public] [--name NAME] | group update PATH --visibility private|internal|public")
 	}
 	fs := newFlagSet("group create", a)
 	visibility := fs.String("visibility", repos.Private, "private, internal or public")
@@ -30,6 +33,32 @@ func cmdGroup(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "Created group %s (id %d)\n", ns.FullPath, ns.ID)
+	return nil
+}
+
+// groupUpdate changes a group's visibility, within the limits of the
+// groups above it and of what it holds (repos.SetGroupVisibility).
+func groupUpdate(ctx context.Context, a *app, args []string) error {
+	const usage = "group update PATH --visibility private|internal|public"
+	fs := newFlagSet("group update", a)
+	visibility := fs.String("visibility", "", "private, internal or public")
+	pos, err := parseExact(fs, args, 1, usage)
+	if err != nil {
+		return err
+	}
+	if *visibility == "" {
+		return usagef("usage: gitgate %s", usage)
+	}
+	s, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	ns, err := s.repos.SetGroupVisibility(ctx, pos[0], *visibility)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "Group %s is now %s\n", ns.FullPath, ns.Visibility)
 	return nil
 }
 
