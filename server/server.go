@@ -45,12 +45,15 @@ type Server struct {
 // exists and builds every handler. It does not listen yet.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	cfg = cfg.Defaults()
-	if err := os.MkdirAll(cfg.RepoRoot(), 0o750); err != nil {
-		return nil, fmt.Errorf("create repository storage %s: %w", cfg.RepoRoot(), err)
-	}
+	// The database and the secret key first: a process that must refuse
+	// to start leaves nothing behind in its data directory.
 	db, keys, _, err := OpenDatabase(ctx, cfg, log)
 	if err != nil {
 		return nil, err
+	}
+	if err := os.MkdirAll(cfg.RepoRoot(), 0o750); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("create repository storage %s: %w", cfg.RepoRoot(), err)
 	}
 	s := &Server{cfg: cfg, log: log, DB: db, Metrics: metrics.New()}
 	s.Auth = auth.New(db, auth.WithClock(cfg.Now), auth.WithLogger(log), auth.WithSecrets(keys))
