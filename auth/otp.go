@@ -32,8 +32,8 @@ type Enrolment struct {
 	RecoveryCodes []string
 }
 
-// BeginTOTP stores a new (not yet enabled) TOTP secret for a user and
-// returns it; ConfirmTOTP enables it. secret may be given (base32) or empty.
+// BeginTOTP stores a new (not yet enabled) TOTP secret for a user,
+// encrypted (docs/secrets.md), and returns it in clear once; ConfirmTOTP enables it. secret may be given (base32) or empty.
 func (s *Service) BeginTOTP(ctx context.Context, userID int64, secret string) (*Enrolment, error) {
 	u, err := s.User(ctx, userID)
 	if err != nil {
