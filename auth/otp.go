@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/gitgate/gitgate/secrets"
 	"github.com/gitgate/gitgate/store"
 )
 
@@ -30,8 +32,8 @@ type Enrolment struct {
 	RecoveryCodes []string
 }
 
-// BeginTOTP stores a new (not yet enabled) TOTP secret for a user and
-// returns it; ConfirmTOTP enables it. secret may be given (base32) or empty.
+// BeginTOTP stores a new (not yet enabled) TOTP secret for a user,
+// encrypted (docs/secrets.md), and returns it in clear once; ConfirmTOTP enables it. secret may be given (base32) or empty.
 func (s *Service) BeginTOTP(ctx context.Context, userID int64, secret string) (*Enrolment, error) {
 	u, err := s.User(ctx, userID)
 	if err != nil {
@@ -47,12 +49,43 @@ func (s *Service) BeginTOTP(ctx context.Context, userID int64, secret string) (*
 	if err != nil {
 		return nil, err
 	}
-	u.OTPSecret = key.Secret()
-	u.UpdatedAt = s.Now()
-	if err := s.db.UpdateUser(ctx, u); err != nil {
+	if err := s.storeOTPSecret(ctx, u.ID, key.Secret()); err != nil {
 		return nil, err
 	}
 	return &Enrolment{Secret: key.Secret(), URI: key.URL()}, nil
+}
+
+// errNoSecretKey is a Service built without a keyring asked to handle a
+// TOTP secret.
+var errNoSecretKey = errors.New("two-factor secrets need the instance's secret key, which this process has not loaded")
+
+// storeOTPSecret encrypts a TOTP secret for its user and stores it, only
+// while the database's key check value is still this process's key.
+func (s *Service) storeOTPSecret(ctx context.Context, userID int64, secret string) error {
+	if s.secrets == nil {
+		return errNoSecretKey
+	}
+	sealed, err := s.secrets.Seal(secret, secrets.OTPSecretBinding(userID))
+	if err != nil {
+		return fmt.Errorf("encrypt two-factor secret of user %d: %w", userID, err)
+	}
+	err = s.db.SetOTPSecret(ctx, userID, sealed, s.secrets.CheckValue(), s.Now())
+	if errors.Is(err, store.ErrKeyCheckMismatch) {
+		return s.secrets.Mismatch()
+	}
+	return mapStoreErr(err, fmt.Sprintf("user %d", userID))
+}
+
+// otpSecret decrypts a user's stored TOTP secret.
+func (s *Service) otpSecret(u *store.User) (string, error) {
+	if s.secrets == nil {
+		return "", errNoSecretKey
+	}
+	secret, err := s.secrets.Open(u.OTPSecret, secrets.OTPSecretBinding(u.ID))
+	if err != nil {
+		return "", fmt.Errorf("two-factor secret of user %d: %w", u.ID, err)
+	}
+	return secret, nil
 }
 
 func newTOTPKey(username, secret string) (*otp.Key, error) {
@@ -129,13 +162,10 @@ func (s *Service) enableTOTP(ctx context.Context, u *store.User) ([]string, erro
 
 // DisableTOTP turns 2FA off and forgets the secret and recovery codes.
 func (s *Service) DisableTOTP(ctx context.Context, userID int64) error {
-	u, err := s.User(ctx, userID)
-	if err != nil {
+	if _, err := s.User(ctx, userID); err != nil {
 		return err
 	}
-	u.OTPEnabled, u.OTPSecret, u.OTPRecoveryCodes, u.OTPLastStep = false, "", "", 0
-	u.UpdatedAt = s.Now()
-	return s.db.UpdateUser(ctx, u)
+	return mapStoreErr(s.db.ClearOTP(ctx, userID, s.Now()), fmt.Sprintf("user %d", userID))
 }
 
 // VerifySecondFactor checks a TOTP code (each step usable once) or
@@ -172,10 +202,14 @@ func (s *Service) checkTOTP(ctx context.Context, u *store.User, code string) (bo
 	if len(code) != 6 || u.OTPSecret == "" {
 		return false, nil
 	}
+	secret, err := s.otpSecret(u)
+	if err != nil {
+		return false, err
+	}
 	now := s.Now()
 	for d := -totpSkew; d <= totpSkew; d++ {
 		at := now.Add(time.Duration(d*totpPeriod) * time.Second)
-		want, err := totp.GenerateCodeCustom(u.OTPSecret, at, totp.ValidateOpts{Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		want, err := totp.GenerateCodeCustom(secret, at, totp.ValidateOpts{Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
 		if err != nil {
 			return false, fmt.Errorf("compute TOTP: %w", err)
 		}

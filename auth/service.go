@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gitgate/gitgate/secrets"
 	"github.com/gitgate/gitgate/store"
 )
 
@@ -22,6 +23,7 @@ type Service struct {
 	log      *slog.Logger
 	settings settingsCache
 	usage    *usageRecorder
+	secrets  *secrets.Keyring
 }
 
 // Option configures a Service.
@@ -32,6 +34,10 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 
 // WithLogger sets the logger for background failures.
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+
+// WithSecrets sets the keyring that encrypts TOTP secrets (package
+// secrets); without one, two-factor enrolment and verification fail.
+func WithSecrets(k *secrets.Keyring) Option { return func(s *Service) { s.secrets = k } }
 
 // New returns a Service. Call Close to flush last-used updates.
 func New(db *store.DB, opts ...Option) *Service {

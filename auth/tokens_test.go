@@ -17,6 +17,7 @@ import (
 
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/internal/testdb"
+	"github.com/gitgate/gitgate/secrets"
 	"github.com/gitgate/gitgate/store"
 )
 
@@ -30,9 +31,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, db *store.DB) *fixture {
 	f := &fixture{db: db, now: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
-	f.svc = auth.New(db, auth.WithClock(func() time.Time { return f.now }))
+	keys, _, err := secrets.Load(context.Background(), db, secrets.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc = auth.New(db, auth.WithClock(func() time.Time { return f.now }), auth.WithSecrets(keys))
 	t.Cleanup(func() { f.svc.Close(context.Background()) })
-	var err error
 	f.user, err = f.svc.CreateUser(context.Background(), auth.NewUser{Username: "alice", Email: "alice@example.com", Password: "correct horse"})
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/internal/testdb"
 	"github.com/gitgate/gitgate/repos"
+	"github.com/gitgate/gitgate/secrets"
 	"github.com/gitgate/gitgate/store"
 )
 
@@ -177,7 +178,11 @@ func newWorld(t *testing.T, db *store.DB) *world {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	w := &world{db: db, now: &now, users: map[level]*store.User{}, projects: map[string]*store.Project{}}
 	clock := func() time.Time { return *w.now }
-	w.auth = auth.New(db, auth.WithClock(clock))
+	keys, _, err := secrets.Load(ctx, db, secrets.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.auth = auth.New(db, auth.WithClock(clock), auth.WithSecrets(keys))
 	t.Cleanup(func() { w.auth.Close(context.Background()) })
 	w.repos = repos.New(db, t.TempDir(), clock)
 	for _, lv := range allLevels[1:] {

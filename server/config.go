@@ -15,6 +15,16 @@ type Config struct {
 	ExternalURL string `env:"GITGATE_EXTERNAL_URL"`
 	LogFormat   string `env:"GITGATE_LOG_FORMAT"`
 	LogLevel    string `env:"GITGATE_LOG_LEVEL"`
+	// SecretKeyBase derives the key that encrypts secrets at rest (TOTP
+	// secrets); empty means the key file <DataDir>/secret_key, generated
+	// on first start. Every process of an instance needs the same one
+	// (docs/secrets.md). Deliberately no flag: command lines are visible
+	// to every local user.
+	SecretKeyBase string `env:"GITGATE_SECRET_KEY_BASE"`
+	// SecretKeyBasePrevious is the key base being rotated away from: it
+	// only decrypts, and start-up re-encrypts everything under
+	// SecretKeyBase.
+	SecretKeyBasePrevious string `env:"GITGATE_SECRET_KEY_BASE_PREVIOUS"`
 	// InitialRootPassword is root's password on first start; empty
 	// generates one and prints it once.
 	InitialRootPassword string `env:"GITGATE_INITIAL_ROOT_PASSWORD"`

@@ -41,23 +41,23 @@ type Server struct {
 	wg         sync.WaitGroup
 }
 
-// New opens the database, applies migrations, makes sure the first admin
+// New opens the database, applies migrations, loads the secret key (see
+// OpenDatabase), makes sure the first admin
 // exists and builds every handler. It does not listen yet.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	cfg = cfg.Defaults()
-	if err := os.MkdirAll(cfg.RepoRoot(), 0o750); err != nil {
-		return nil, fmt.Errorf("create repository storage %s: %w", cfg.RepoRoot(), err)
-	}
-	db, err := store.Open(ctx, cfg.DataDir, cfg.DatabaseURL)
+	// The database and the secret key first: a process that must refuse
+	// to start leaves nothing behind in its data directory.
+	db, keys, _, err := OpenDatabase(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	if err := db.Migrate(ctx); err != nil {
+	if err := os.MkdirAll(cfg.RepoRoot(), 0o750); err != nil {
 		db.Close()
-		return nil, err
+		return nil, fmt.Errorf("create repository storage %s: %w", cfg.RepoRoot(), err)
 	}
 	s := &Server{cfg: cfg, log: log, DB: db, Metrics: metrics.New()}
-	s.Auth = auth.New(db, auth.WithClock(cfg.Now), auth.WithLogger(log))
+	s.Auth = auth.New(db, auth.WithClock(cfg.Now), auth.WithLogger(log), auth.WithSecrets(keys))
 	s.Repos = repos.New(db, cfg.RepoRoot(), cfg.Now)
 	created, generated, err := s.Auth.EnsureRoot(ctx, cfg.InitialRootPassword)
 	if err != nil {

@@ -19,7 +19,7 @@ type User struct {
 	Admin            bool      `db:"admin"`
 	Bot              bool      `db:"bot"`
 	State            string    `db:"state"`
-	OTPSecret        string    `db:"otp_secret"`
+	OTPSecret        string    `db:"otp_secret"` // sealed by package secrets ("v1:…"), never plaintext
 	OTPEnabled       bool      `db:"otp_enabled"`
 	OTPRecoveryCodes string    `db:"otp_recovery_codes"`
 	OTPLastStep      int64     `db:"otp_last_step"`
@@ -52,15 +52,18 @@ func (db *DB) InsertUser(ctx context.Context, u *User) error {
 	return nil
 }
 
-// UpdateUser writes every mutable field of u.
+// UpdateUser writes every mutable field of u except the TOTP secret,
+// which only SetOTPSecret and ClearOTP write: a whole-row update from a
+// copy read before a key rotation must not put back a value encrypted
+// under the old key.
 func (db *DB) UpdateUser(ctx context.Context, u *User) error {
 	u.UsernameLower = strings.ToLower(u.Username)
 	u.EmailLower = strings.ToLower(u.Email)
 	n, err := db.exec(ctx, `UPDATE users SET username=?, username_lower=?, email=?, email_lower=?, name=?, password_hash=?,
-		admin=?, bot=?, state=?, otp_secret=?, otp_enabled=?, otp_recovery_codes=?, otp_last_step=?, updated_at=?
+		admin=?, bot=?, state=?, otp_enabled=?, otp_recovery_codes=?, otp_last_step=?, updated_at=?
 		WHERE id=?`,
 		u.Username, u.UsernameLower, u.Email, u.EmailLower, u.Name, u.PasswordHash, u.Admin, u.Bot, u.State,
-		u.OTPSecret, u.OTPEnabled, u.OTPRecoveryCodes, u.OTPLastStep, u.UpdatedAt, u.ID)
+		u.OTPEnabled, u.OTPRecoveryCodes, u.OTPLastStep, u.UpdatedAt, u.ID)
 	if err != nil {
 		return fmt.Errorf("update user %d: %w", u.ID, err)
 	}

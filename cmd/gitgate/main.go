@@ -17,6 +17,7 @@ import (
 
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/repos"
+	"github.com/gitgate/gitgate/secrets"
 	"github.com/gitgate/gitgate/server"
 	"github.com/gitgate/gitgate/store"
 )
@@ -202,19 +203,22 @@ type services struct {
 	db    *store.DB
 	auth  *auth.Service
 	repos *repos.Service
+	// secrets is what opening the database changed (cmdMigrate tells).
+	secrets secrets.Report
 }
 
 func (a *app) open(ctx context.Context) (*services, error) {
 	cfg := a.cfg.Defaults()
-	db, err := store.Open(ctx, cfg.DataDir, cfg.DatabaseURL)
+	// The same checks as a starting server: a CLI with the wrong secret
+	// key (or a fresh key file on another host) refuses before writing.
+	db, keys, rep, err := server.OpenDatabase(ctx, cfg, nil)
 	if err != nil {
 		return nil, err
 	}
-	if err := db.Migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
+	if rep.KeyFileCreated != "" {
+		fmt.Fprintf(a.stderr, "gitgate: generated the secret key %s; back it up, and give every gitgate process of this database the same key\n", rep.KeyFileCreated)
 	}
-	return &services{db: db, auth: auth.New(db), repos: repos.New(db, cfg.RepoRoot(), nil)}, nil
+	return &services{db: db, auth: auth.New(db, auth.WithSecrets(keys)), repos: repos.New(db, cfg.RepoRoot(), nil), secrets: rep}, nil
 }
 
 // openWithUser opens the database and finds the user a command is about.
