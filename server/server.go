@@ -44,6 +44,9 @@ type Server struct {
 // exists and builds every handler. It does not listen yet.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	cfg = cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.RepoRoot(), 0o750); err != nil {
 		return nil, fmt.Errorf("create repository storage %s: %w", cfg.RepoRoot(), err)
 	}

@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
 
@@ -103,13 +102,10 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "  --http-addr ADDR     GITGATE_HTTP_ADDR (default 127.0.0.1:8080)")
 	fmt.Fprintln(w, "  --ssh-addr ADDR      GITGATE_SSH_ADDR (default 127.0.0.1:2222)")
 	fmt.Fprintln(w, "  --external-url URL   GITGATE_EXTERNAL_URL")
-	names := server.EnvNames()
-	keys := make([]string, 0, len(names))
-	for k := range names {
-		keys = append(keys, k)
+	fmt.Fprintln(w, "\nenvironment:")
+	for _, s := range server.Settings {
+		fmt.Fprintf(w, "  %s (default %s)\n", s.Env, s.DefaultString())
 	}
-	sort.Strings(keys)
-	fmt.Fprintf(w, "\nenvironment: %s\n", strings.Join(keys, ", "))
 }
 
 // report prints one line for a failure and returns the exit status.
