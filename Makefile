@@ -3,7 +3,7 @@ GO        ?= go
 BIN       ?= bin/gitgate
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test build lint bench clean
+.PHONY: run test build lint bench readme clean
 
 ## run: build and start a server with the defaults (SQLite and repositories in ./data)
 run: build
@@ -22,6 +22,10 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+## readme: regenerate README.md's configuration table from server/configtable.go
+readme:
+	$(GO) test -count=1 -run TestREADMEConfigurationTableIsGenerated ./server -update
 
 ## bench: Go benchmarks (token authentication, API)
 bench:

@@ -5,121 +5,93 @@ import (
 	"time"
 )
 
-// Config is everything a gitgate server needs; zero values take the
-// defaults listed in README.md#configuration (see Defaults).
+// Config is everything a gitgate server needs. Every field an operator can
+// set is described once, in Settings (configtable.go): its environment
+// variable, its flag, its default and its help text. Zero values take
+// those defaults (see Defaults); Validate checks the result.
 type Config struct {
-	DataDir     string `env:"GITGATE_DATA_DIR"`
-	DatabaseURL string `env:"GITGATE_DATABASE_URL"`
-	HTTPAddr    string `env:"GITGATE_HTTP_ADDR"`
-	SSHAddr     string `env:"GITGATE_SSH_ADDR"`
-	ExternalURL string `env:"GITGATE_EXTERNAL_URL"`
-	LogFormat   string `env:"GITGATE_LOG_FORMAT"`
-	LogLevel    string `env:"GITGATE_LOG_LEVEL"`
+	DataDir     string
+	DatabaseURL string
+	HTTPAddr    string
+	SSHAddr     string
+	ExternalURL string
+	LogFormat   string
+	LogLevel    string
 	// SecretKeyBase derives the key that encrypts secrets at rest (TOTP
 	// secrets); empty means the key file <DataDir>/secret_key, generated
 	// on first start. Every process of an instance needs the same one
-	// (docs/secrets.md). Deliberately no flag: command lines are visible
-	// to every local user.
-	SecretKeyBase string `env:"GITGATE_SECRET_KEY_BASE"`
+	// (docs/secrets.md).
+	SecretKeyBase string
 	// SecretKeyBasePrevious is the key base being rotated away from: it
 	// only decrypts, and start-up re-encrypts everything under
 	// SecretKeyBase.
-	SecretKeyBasePrevious string `env:"GITGATE_SECRET_KEY_BASE_PREVIOUS"`
+	SecretKeyBasePrevious string
 	// InitialRootPassword is root's password on first start; empty
 	// generates one and prints it once.
-	InitialRootPassword string `env:"GITGATE_INITIAL_ROOT_PASSWORD"`
-	// ShutdownTimeout bounds how long running Git operations may take to
-	// finish after a shutdown signal.
-	ShutdownTimeout time.Duration `env:"GITGATE_SHUTDOWN_TIMEOUT"`
+	InitialRootPassword string
+	ShutdownTimeout     time.Duration
 
-	// Failed-authentication lockout, shared by the doors
-	// (docs/permissions.md#lockout).
-	// AuthLockoutFailures failures within AuthLockoutWindow ban an address
-	// for AuthLockoutDuration; negative failures disable the lockout.
-	AuthLockoutFailures int           `env:"GITGATE_AUTH_LOCKOUT_FAILURES"` // default 30
-	AuthLockoutWindow   time.Duration `env:"GITGATE_AUTH_LOCKOUT_WINDOW"`   // default 60s
-	AuthLockoutDuration time.Duration `env:"GITGATE_AUTH_LOCKOUT_DURATION"` // default 1h
-	// AuthLockoutAllowList addresses/CIDRs are never locked out (loopback
-	// is not exempt unless listed).
-	AuthLockoutAllowList []string `env:"GITGATE_AUTH_LOCKOUT_ALLOWLIST"` // comma-separated CIDRs
-	// TrustedProxies (addresses/CIDRs) may tell the client address in
-	// X-Forwarded-For; nobody else is believed.
-	TrustedProxies []string `env:"GITGATE_TRUSTED_PROXIES"` // comma-separated CIDRs
-	// HousekeepingDelay is how long after a push its repository is
-	// repacked (pushes meanwhile share the job).
-	HousekeepingDelay time.Duration `env:"GITGATE_HOUSEKEEPING_DELAY"` // default 30s
-	// DisablePackCache turns off sharing one pack between identical
-	// concurrent fetches (package packcache).
-	DisablePackCache bool `env:"GITGATE_DISABLE_PACK_CACHE"`
+	// The failed-authentication lockout, shared by the doors: negative
+	// failures disable it.
+	AuthLockoutFailures  int
+	AuthLockoutWindow    time.Duration
+	AuthLockoutDuration  time.Duration
+	AuthLockoutAllowList []string
+	TrustedProxies       []string
 
-	// Git over SSH (docs/ssh.md#limits); zero values take sshserver's defaults.
-	// SSHLoginTimeout bounds the handshake and authentication.
-	SSHLoginTimeout time.Duration `env:"GITGATE_SSH_LOGIN_TIMEOUT"` // default 60s
-	// SSHIdleTimeout closes a connection that runs no session for this
-	// long (a running clone or push is never idle).
-	SSHIdleTimeout time.Duration `env:"GITGATE_SSH_IDLE_TIMEOUT"` // default 5m
-	// SSHKeepAliveInterval is how often the server pings clients;
-	// SSHKeepAliveCountMax unanswered pings close the connection. A
-	// negative interval disables keepalives.
-	SSHKeepAliveInterval time.Duration `env:"GITGATE_SSH_KEEPALIVE_INTERVAL"`  // default 15s
-	SSHKeepAliveCountMax int           `env:"GITGATE_SSH_KEEPALIVE_COUNT_MAX"` // default 3
-	// SSHMaxSessions bounds concurrent SSH connections and sessions in
-	// total, SSHMaxSessionsPerAddr those of one client address, and
-	// SSHMaxSessionsPerConn the sessions multiplexed on one connection.
-	SSHMaxSessions        int `env:"GITGATE_SSH_MAX_SESSIONS"`          // default 1000
-	SSHMaxSessionsPerAddr int `env:"GITGATE_SSH_MAX_SESSIONS_PER_ADDR"` // default 50
-	SSHMaxSessionsPerConn int `env:"GITGATE_SSH_MAX_SESSIONS_PER_CONN"` // default 10
-	// SSHMaxAuthTries bounds authentication attempts per connection.
-	SSHMaxAuthTries int `env:"GITGATE_SSH_MAX_AUTH_TRIES"` // default 6
+	HousekeepingDelay time.Duration
+	DisablePackCache  bool
+
+	// Git over SSH: handed to sshserver.Config as they are.
+	SSHLoginTimeout       time.Duration
+	SSHIdleTimeout        time.Duration
+	SSHKeepAliveInterval  time.Duration // negative disables keepalives
+	SSHKeepAliveCountMax  int
+	SSHMaxSessions        int
+	SSHMaxSessionsPerAddr int
+	SSHMaxSessionsPerConn int
+	SSHMaxAuthTries       int
 
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
 }
 
-// Defaults fills unset fields with the defaults of README.md#configuration.
+// Defaults fills every unset field with its default from Settings.
 func (c Config) Defaults() Config {
-	if c.DataDir == "" {
-		c.DataDir = "./data"
+	for _, s := range Settings {
+		if v := s.bind(&c); s.Default != "" && v.isZero() {
+			if err := v.Set(s.Default); err != nil {
+				// The table's own defaults are checked by a test.
+				panic(s.Env + ": bad default: " + err.Error())
+			}
+		}
 	}
 	// Git runs inside each repository's directory, so every path handed
 	// to it must not depend on the server's working directory.
 	if abs, err := filepath.Abs(c.DataDir); err == nil {
 		c.DataDir = abs
 	}
-	if c.HTTPAddr == "" {
-		c.HTTPAddr = "127.0.0.1:8080"
-	}
-	if c.SSHAddr == "" {
-		c.SSHAddr = "127.0.0.1:2222"
-	}
-	if c.LogFormat == "" {
-		c.LogFormat = "text"
-	}
-	if c.LogLevel == "" {
-		c.LogLevel = "info"
-	}
-	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = 30 * time.Second
+	if c.ExternalURL == "" {
+		c.ExternalURL = "http://" + c.HTTPAddr
 	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	if c.AuthLockoutFailures == 0 {
-		c.AuthLockoutFailures = 30
-	}
-	if c.AuthLockoutWindow == 0 {
-		c.AuthLockoutWindow = 60 * time.Second
-	}
-	if c.AuthLockoutDuration == 0 {
-		c.AuthLockoutDuration = time.Hour
-	}
-	if c.HousekeepingDelay == 0 {
-		c.HousekeepingDelay = 30 * time.Second
-	}
-	if c.ExternalURL == "" {
-		c.ExternalURL = "http://" + c.HTTPAddr
-	}
 	return c
+}
+
+// Validate checks every setting of c (after Defaults) and returns the
+// first bad one as one line naming its environment variable (and flag).
+func (c Config) Validate() error {
+	for _, s := range Settings {
+		if s.check == nil {
+			continue
+		}
+		if err := s.check(s.bind(&c)); err != nil {
+			return s.errorf(err)
+		}
+	}
+	return nil
 }
 
 // RepoRoot is where bare repositories live.

@@ -46,6 +46,9 @@ type Server struct {
 // exists and builds every handler. It does not listen yet.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	cfg = cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	// The database and the secret key first: a process that must refuse
 	// to start leaves nothing behind in its data directory.
 	db, keys, _, err := OpenDatabase(ctx, cfg, log)

@@ -30,19 +30,8 @@ import (
 // GitUser is the SSH user name for key logins (git@host).
 const GitUser = "git"
 
-// Defaults of Config.
-const (
-	DefaultLoginTimeout       = 60 * time.Second
-	DefaultIdleTimeout        = 5 * time.Minute
-	DefaultKeepAliveInterval  = 15 * time.Second
-	DefaultKeepAliveCountMax  = 3
-	DefaultMaxSessions        = 1000
-	DefaultMaxSessionsPerAddr = 50
-	DefaultMaxSessionsPerConn = 10
-	DefaultMaxAuthTries       = 6
-)
-
-// Config tunes the SSH door. Zero values take the defaults above.
+// Config tunes the SSH door. Every value must be set: server.Config
+// supplies them, with the defaults of its settings table (server/configtable.go).
 type Config struct {
 	// Addr is the TCP address to listen on ("127.0.0.1:0" picks a port).
 	Addr string
@@ -69,32 +58,12 @@ type Config struct {
 	MaxAuthTries int
 }
 
-func (c Config) withDefaults() Config {
-	if c.LoginTimeout <= 0 {
-		c.LoginTimeout = DefaultLoginTimeout
+func (c Config) validate() error {
+	if c.LoginTimeout <= 0 || c.IdleTimeout <= 0 || c.KeepAliveInterval == 0 || c.KeepAliveCountMax <= 0 ||
+		c.MaxSessions <= 0 || c.MaxSessionsPerAddr <= 0 || c.MaxSessionsPerConn <= 0 || c.MaxAuthTries <= 0 {
+		return errors.New("sshserver: every timeout and limit of Config must be set")
 	}
-	if c.IdleTimeout <= 0 {
-		c.IdleTimeout = DefaultIdleTimeout
-	}
-	if c.KeepAliveInterval == 0 {
-		c.KeepAliveInterval = DefaultKeepAliveInterval
-	}
-	if c.KeepAliveCountMax <= 0 {
-		c.KeepAliveCountMax = DefaultKeepAliveCountMax
-	}
-	if c.MaxSessions <= 0 {
-		c.MaxSessions = DefaultMaxSessions
-	}
-	if c.MaxSessionsPerAddr <= 0 {
-		c.MaxSessionsPerAddr = DefaultMaxSessionsPerAddr
-	}
-	if c.MaxSessionsPerConn <= 0 {
-		c.MaxSessionsPerConn = DefaultMaxSessionsPerConn
-	}
-	if c.MaxAuthTries <= 0 {
-		c.MaxAuthTries = DefaultMaxAuthTries
-	}
-	return c
+	return nil
 }
 
 // Deps are the services the door uses.
@@ -133,7 +102,9 @@ type Server struct {
 // New loads (or on first start creates) the host keys and builds the
 // server; it does not listen yet.
 func New(cfg Config, deps Deps) (*Server, error) {
-	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	if deps.Auth == nil || deps.Repos == nil || deps.Runner == nil || deps.Metrics == nil {
 		return nil, errors.New("sshserver: Auth, Repos, Runner and Metrics are required")
 	}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/gitgate/gitgate/api"
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/store"
@@ -36,3 +38,8 @@ func (a *app) userJSON(u *store.User) any {
 func keyJSON(k *store.SSHKey) any { return api.KeyJSON(k) }
 
 func settingsJSON(s auth.Settings) any { return api.SettingsJSON(s) }
+
+// jsonFlag adds --json, which prints what the REST API would return.
+func jsonFlag(c *cobra.Command, p *bool) {
+	c.Flags().BoolVar(p, "json", false, "print the REST API's JSON object instead of text")
+}

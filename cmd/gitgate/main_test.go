@@ -527,3 +527,63 @@ func TestTwoFactorAndImpersonationFromTheCLI(t *testing.T) {
 		t.Fatal("an impersonation token was created while impersonation is disabled")
 	}
 }
+
+func TestABadSettingStopsGitgateAtStartWithOneLineNamingIt(t *testing.T) {
+	rows := []struct {
+		env  []string
+		args []string
+		want string
+	}{
+		{[]string{"GITGATE_AUTH_LOCKOUT_WINDOW=abc"}, []string{"serve"}, `gitgate: GITGATE_AUTH_LOCKOUT_WINDOW: invalid duration "abc"`},
+		{[]string{"GITGATE_TRUSTED_PROXIES=10.0.0.0/8,10.1.0.0/33"}, []string{"serve"}, `gitgate: GITGATE_TRUSTED_PROXIES: invalid address or CIDR "10.1.0.0/33"`},
+		{nil, []string{"serve", "--ssh-addr", "127.0.0.1"}, `gitgate: GITGATE_SSH_ADDR (--ssh-addr): invalid address "127.0.0.1"`},
+		{[]string{"GITGATE_LOG_FORMAT=xml"}, []string{"serve"}, `gitgate: GITGATE_LOG_FORMAT (--log-format): invalid value "xml"`},
+		{[]string{"GITGATE_SSH_MAX_SESSIONS=-1"}, []string{"user", "block", "alice"}, `gitgate: GITGATE_SSH_MAX_SESSIONS: must be positive`},
+	}
+	for _, r := range rows {
+		work := t.TempDir()
+		cmd := exec.Command(binary, r.args...)
+		cmd.Dir = work
+		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + work}, r.env...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 2 || stdout.Len() != 0 || strings.Count(stderr.String(), "\n") != 1 || !strings.HasPrefix(stderr.String(), r.want) {
+			t.Errorf("%v gitgate %v: %v, stdout %q, stderr %q; want exit 2 and one line %q", r.env, r.args, err, stdout.String(), stderr.String(), r.want)
+		}
+		if _, err := os.Stat(filepath.Join(work, "data")); !os.IsNotExist(err) {
+			t.Errorf("%v gitgate %v created the data directory before refusing its configuration", r.env, r.args)
+		}
+	}
+}
+
+func TestTheDataDirFlagWinsOverItsVariable(t *testing.T) {
+	fromEnv, fromFlag := t.TempDir(), t.TempDir()
+	for _, args := range [][]string{{"--data-dir", fromFlag, "migrate"}, {"migrate", "--data-dir=" + fromFlag}} {
+		cmd := exec.Command(binary, args...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "GITGATE_DATA_DIR=" + fromEnv}
+		// stdout only: the first run also tells, on stderr, that it
+		// generated the secret key.
+		out, err := cmd.Output()
+		if err != nil || string(out) != "database (sqlite) is up to date\n" {
+			t.Fatalf("gitgate %v: %v\n%s", args, err, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(fromFlag, "gitgate.db")); err != nil {
+		t.Fatalf("no database where --data-dir points: %v", err)
+	}
+	if entries, _ := os.ReadDir(fromEnv); len(entries) != 0 {
+		t.Fatalf("GITGATE_DATA_DIR was used although --data-dir was given: %v", entries)
+	}
+}
+
+func TestHelpExitsZeroOnStdout(t *testing.T) {
+	c := newCLI(t, store.SQLite)
+	for _, args := range [][]string{{"help"}, {"--help"}, {}, {"token", "create", "--help"}, {"help", "user", "2fa", "enable"}} {
+		r := c.run(args...)
+		if r.code != 0 || r.stderr != "" || !strings.Contains(r.stdout, "Usage:") || !strings.Contains(r.stdout, "Examples:") {
+			t.Errorf("gitgate %v: exit %d, stderr %q, stdout:\n%s", args, r.code, r.stderr, r.stdout)
+		}
+	}
+}

@@ -1,90 +1,103 @@
 package main
 
 import (
-	"context"
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/gitgate/gitgate/auth"
 )
 
-func cmdSettings(ctx context.Context, a *app, args []string) error {
-	const usage = "settings get [KEY] | set KEY=VALUE …"
-	if len(args) == 0 {
-		return usagef("usage: gitgate %s", usage)
+func newSettingsCmd(a *app) *cobra.Command {
+	var getJSON, setJSON bool
+	get := &cobra.Command{
+		Use:     "get [KEY]",
+		Short:   "Print the instance settings (KEY=VALUE lines), or one setting's value",
+		Example: "  gitgate settings get\n  gitgate settings get max_personal_access_token_lifetime\n  gitgate settings get --json",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usage(cmd)
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 && !slices.Contains(auth.SettingNames(), args[0]) {
+				return fmt.Errorf("unknown setting %q: valid settings are %s", args[0], strings.Join(auth.SettingNames(), ", "))
+			}
+			s, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			st, err := s.auth.Settings(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if getJSON {
+				return printJSON(a.stdout, settingsJSON(st))
+			}
+			if len(args) == 1 {
+				fmt.Fprintln(a.stdout, st.Map()[args[0]])
+				return nil
+			}
+			printSettings(a, st)
+			return nil
+		},
 	}
-	fs := newFlagSet("settings", a)
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args[1:])
-	if err != nil {
-		return err
+	jsonFlag(get, &getJSON)
+	set := &cobra.Command{
+		Use:   "set KEY=VALUE …",
+		Short: "Change instance settings in one step (KEY= resets KEY to its default) and print them all",
+		Example: `  gitgate settings set max_personal_access_token_lifetime=90
+  gitgate settings set impersonation_enabled=false password_authentication_enabled_for_git=false
+  gitgate settings set max_personal_access_token_lifetime=`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usage(cmd)
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			changes := map[string]string{}
+			for _, kv := range args {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || k == "" {
+					return usagef("%q is not KEY=VALUE", kv)
+				}
+				if _, dup := changes[k]; dup {
+					return usagef("setting %s given twice", k)
+				}
+				changes[k] = v
+			}
+			s, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			up, err := s.auth.UpdateSettings(cmd.Context(), changes)
+			if err != nil {
+				return err
+			}
+			if up.CappedTokens > 0 {
+				fmt.Fprintf(a.stderr, "Cut the expiry of %d token(s) to the new lifetime limit\n", up.CappedTokens)
+			}
+			if setJSON {
+				return printJSON(a.stdout, settingsJSON(up.Settings))
+			}
+			printSettings(a, up.Settings)
+			return nil
+		},
 	}
-	switch args[0] {
-	case "get":
-		if len(pos) > 1 {
-			return usagef("usage: gitgate %s", usage)
-		}
-		if len(pos) == 1 && !isSetting(pos[0]) {
-			return fmt.Errorf("unknown setting %q: valid settings are %s", pos[0], strings.Join(auth.SettingNames(), ", "))
-		}
-	case "set":
-		if len(pos) == 0 {
-			return usagef("usage: gitgate %s", usage)
-		}
-	default:
-		return usagef("usage: gitgate %s", usage)
-	}
-	changes := map[string]string{}
-	for _, kv := range pos {
-		if args[0] != "set" {
-			break
-		}
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return usagef("%q is not KEY=VALUE", kv)
-		}
-		if _, dup := changes[k]; dup {
-			return usagef("setting %s given twice", k)
-		}
-		changes[k] = v
-	}
-	s, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	var st auth.Settings
-	if args[0] == "set" {
-		up, err := s.auth.UpdateSettings(ctx, changes)
-		if err != nil {
-			return err
-		}
-		st = up.Settings
-		if up.CappedTokens > 0 {
-			fmt.Fprintf(a.stderr, "Cut the expiry of %d token(s) to the new lifetime limit\n", up.CappedTokens)
-		}
-	} else if st, err = s.auth.Settings(ctx); err != nil {
-		return err
-	}
+	jsonFlag(set, &setJSON)
+	return parentCmd("settings", "Read and change the instance settings that govern tokens and passwords",
+		"  gitgate settings get\n  gitgate settings set require_personal_access_token_expiry=false", get, set)
+}
+
+func printSettings(a *app, st auth.Settings) {
 	m := st.Map()
-	if *asJSON {
-		return printJSON(a.stdout, settingsJSON(st))
-	}
-	if args[0] == "get" && len(pos) == 1 {
-		fmt.Fprintln(a.stdout, m[pos[0]])
-		return nil
-	}
 	for _, k := range auth.SettingNames() {
 		fmt.Fprintf(a.stdout, "%s=%s\n", k, m[k])
 	}
-	return nil
-}
-
-func isSetting(k string) bool {
-	for _, n := range auth.SettingNames() {
-		if n == k {
-			return true
-		}
-	}
-	return false
 }

@@ -1,33 +1,35 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 
+	"github.com/spf13/cobra"
+
 	"github.com/gitgate/gitgate/sshserver"
 )
 
-func cmdSSH(_ context.Context, a *app, args []string) error {
-	const usage = "ssh host-keys"
-	if len(args) == 0 || args[0] != "host-keys" {
-		return usagef("usage: gitgate %s", usage)
+func newSSHCmd(a *app) *cobra.Command {
+	hostKeys := &cobra.Command{
+		Use:     "host-keys",
+		Short:   "Print the SSH host key fingerprints, for known_hosts",
+		Example: "  gitgate ssh host-keys\n  gitgate --data-dir /srv/gitgate ssh host-keys",
+		Args:    exactArgs(0),
+		RunE: func(*cobra.Command, []string) error {
+			dataDir := a.cfg.Defaults().DataDir
+			fps, err := sshserver.HostKeyFingerprints(dataDir)
+			if errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("no SSH host keys in %s yet: gitgate serve creates them on its first start", dataDir)
+			}
+			if err != nil {
+				return err
+			}
+			for _, fp := range fps {
+				fmt.Fprintln(a.stdout, fp)
+			}
+			return nil
+		},
 	}
-	flags := newFlagSet("ssh host-keys", a)
-	if _, err := parseExact(flags, args[1:], 0, usage); err != nil {
-		return err
-	}
-	dataDir := a.cfg.Defaults().DataDir
-	fps, err := sshserver.HostKeyFingerprints(dataDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("no SSH host keys in %s yet: gitgate serve creates them on its first start", dataDir)
-	}
-	if err != nil {
-		return err
-	}
-	for _, fp := range fps {
-		fmt.Fprintln(a.stdout, fp)
-	}
-	return nil
+	return parentCmd("ssh", "Inspect the SSH door", "  gitgate ssh host-keys", hostKeys)
 }
