@@ -128,7 +128,7 @@ func (s *Service) CreateToken(ctx context.Context, in NewToken) (*CreatedToken, 
 	if in.Impersonation && !settings.ImpersonationEnabled {
 		return nil, inputErr("impersonation", "impersonation tokens are disabled on this instance (impersonation_enabled=false)")
 	}
-	expires, err := s.expiryFor(settings, in.ExpiresAt, in.AllowPastExpiry, DefaultExpiryDays)
+	expires, err := s.expiryFor(settings, in.ExpiresAt, in.AllowPastExpiry, newTokenExpiry)
 	if err != nil {
 		return nil, err
 	}
@@ -184,10 +184,25 @@ func validateCustomToken(secret string) error {
 	return nil
 }
 
-// expiryFor applies the expiry rules: nil takes today + defaultDays capped
-// by the limit (or no expiry where none is required and there is no
-// limit); a given date must be after today and within the limit.
-func (s *Service) expiryFor(st Settings, given *time.Time, allowPast bool, defaultDays int) (*time.Time, error) {
+// expiryRule is what a missing date becomes.
+type expiryRule struct {
+	defaultDays int
+	// alwaysDated gives a date even where the instance requires none: a
+	// rotated token always gets one, as in GitLab
+	// (docs/tokens.md#rotation).
+	alwaysDated bool
+}
+
+var (
+	newTokenExpiry     = expiryRule{defaultDays: DefaultExpiryDays}
+	rotatedTokenExpiry = expiryRule{defaultDays: RotationExpiryDays, alwaysDated: true}
+)
+
+// expiryFor applies the expiry rules: nil takes today + the rule's default
+// capped by the limit (or no expiry where none is required, there is no
+// limit and the rule allows it); a given date must be after today and
+// within the limit.
+func (s *Service) expiryFor(st Settings, given *time.Time, allowPast bool, rule expiryRule) (*time.Time, error) {
 	today := Today(s.Now())
 	var limit *time.Time
 	if st.MaxLifetimeDays > 0 {
@@ -195,10 +210,10 @@ func (s *Service) expiryFor(st Settings, given *time.Time, allowPast bool, defau
 		limit = &l
 	}
 	if given == nil {
-		if !st.RequireExpiry && limit == nil {
+		if !st.RequireExpiry && limit == nil && !rule.alwaysDated {
 			return nil, nil
 		}
-		d := AddDays(today, defaultDays)
+		d := AddDays(today, rule.defaultDays)
 		if limit != nil && d.After(*limit) {
 			d = *limit
 		}
@@ -221,7 +236,7 @@ func (s *Service) DefaultExpiry(ctx context.Context) (*time.Time, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.expiryFor(st, nil, false, DefaultExpiryDays)
+	return s.expiryFor(st, nil, false, newTokenExpiry)
 }
 
 // Token loads a token by id.
@@ -319,14 +334,14 @@ func (s *Service) RotateToken(ctx context.Context, id int64, expiresAt *time.Tim
 // (no date given takes the default, cut to it).
 func (s *Service) rotatedExpiry(st Settings, old *store.Token, given *time.Time) (*time.Time, error) {
 	if !old.Impersonation || old.ExpiresAt == nil {
-		return s.expiryFor(st, given, false, RotationExpiryDays)
+		return s.expiryFor(st, given, false, rotatedTokenExpiry)
 	}
 	limit := Today(*old.ExpiresAt)
 	if given != nil && Today(*given).After(limit) {
 		return nil, inputErr("expires_at", "expiration date %s is after the expiry of impersonation token %d (%s): a rotated impersonation token cannot outlive the original",
 			Today(*given).Format(DateLayout), old.ID, limit.Format(DateLayout))
 	}
-	d, err := s.expiryFor(st, given, false, RotationExpiryDays)
+	d, err := s.expiryFor(st, given, false, rotatedTokenExpiry)
 	if err != nil {
 		return nil, err
 	}

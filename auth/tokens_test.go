@@ -266,6 +266,30 @@ func TestRotationRevokesTheOldTokenAndKeepsNameAndScopes(t *testing.T) {
 	})
 }
 
+func TestRotationWithoutADateExpiresInAWeekEvenWhereExpiryIsOptional(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db)
+		if _, err := f.svc.UpdateSettings(ctx, map[string]string{auth.SettingRequireExpiry: "false"}); err != nil {
+			t.Fatal(err)
+		}
+		old, err := f.svc.CreateToken(ctx, auth.NewToken{UserID: f.user.ID, Name: "forever", Scopes: []string{"api"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if old.Token.ExpiresAt != nil {
+			t.Fatalf("token created without a date where none is required expires %v", old.Token.ExpiresAt)
+		}
+		nu, err := f.svc.RotateToken(ctx, old.Token.ID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if nu.Token.ExpiresAt == nil || nu.Token.ExpiresAt.Format(auth.DateLayout) != "2026-12-02" {
+			t.Fatalf("rotated token expires %v, want today + 7 days (2026-12-02)", nu.Token.ExpiresAt)
+		}
+	})
+}
+
 func TestLastUsedIsRecordedOffThePathAtMostDaily(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
