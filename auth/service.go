@@ -22,6 +22,8 @@ type Service struct {
 	log      *slog.Logger
 	settings settingsCache
 	usage    *usageRecorder
+	// passwords bounds concurrent password hashing (password_limit.go).
+	passwords *passwordLimiter
 }
 
 // Option configures a Service.
@@ -35,7 +37,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
 // New returns a Service. Call Close to flush last-used updates.
 func New(db *store.DB, opts ...Option) *Service {
-	s := &Service{db: db, now: time.Now, log: slog.Default()}
+	s := &Service{db: db, now: time.Now, log: slog.Default(), passwords: newPasswordLimiter(0, 0)}
 	for _, o := range opts {
 		o(s)
 	}

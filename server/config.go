@@ -1,8 +1,12 @@
 package server
 
 import (
+	"fmt"
 	"path/filepath"
+	"runtime"
 	"time"
+
+	"github.com/gitgate/gitgate/auth"
 )
 
 // Config is everything a gitgate server needs; zero values take the
@@ -31,6 +35,12 @@ type Config struct {
 	// AuthLockoutAllowList addresses/CIDRs are never locked out (loopback
 	// is not exempt unless listed).
 	AuthLockoutAllowList []string `env:"GITGATE_AUTH_LOCKOUT_ALLOWLIST"` // comma-separated CIDRs
+	// PasswordConcurrency bounds the password hashes computed at once
+	// (each argon2id check takes 19 MiB and a core); a verification waits
+	// up to PasswordQueueTimeout for a slot, then the client is told to
+	// retry (HTTP 503 with Retry-After).
+	PasswordConcurrency  int           `env:"GITGATE_PASSWORD_CONCURRENCY"`   // default: number of CPUs
+	PasswordQueueTimeout time.Duration `env:"GITGATE_PASSWORD_QUEUE_TIMEOUT"` // default 2s
 	// TrustedProxies (addresses/CIDRs) may tell the client address in
 	// X-Forwarded-For; nobody else is believed.
 	TrustedProxies []string `env:"GITGATE_TRUSTED_PROXIES"` // comma-separated CIDRs
@@ -102,6 +112,12 @@ func (c Config) Defaults() Config {
 	if c.AuthLockoutDuration == 0 {
 		c.AuthLockoutDuration = time.Hour
 	}
+	if c.PasswordConcurrency == 0 {
+		c.PasswordConcurrency = runtime.NumCPU()
+	}
+	if c.PasswordQueueTimeout == 0 {
+		c.PasswordQueueTimeout = auth.DefaultPasswordQueueTimeout
+	}
 	if c.HousekeepingDelay == 0 {
 		c.HousekeepingDelay = 30 * time.Second
 	}
@@ -109,6 +125,18 @@ func (c Config) Defaults() Config {
 		c.ExternalURL = "http://" + c.HTTPAddr
 	}
 	return c
+}
+
+// validate refuses settings that have no meaning, with one line naming
+// the setting.
+func (c Config) validate() error {
+	if c.PasswordConcurrency < 0 {
+		return fmt.Errorf("GITGATE_PASSWORD_CONCURRENCY=%d: want a positive number of password checks at once", c.PasswordConcurrency)
+	}
+	if c.PasswordQueueTimeout < 0 {
+		return fmt.Errorf("GITGATE_PASSWORD_QUEUE_TIMEOUT=%s: want a positive duration", c.PasswordQueueTimeout)
+	}
+	return nil
 }
 
 // RepoRoot is where bare repositories live.

@@ -56,7 +56,7 @@ func commands() []command {
 	return []command{
 		{"serve", "serve", cmdServe},
 		{"migrate", "migrate", cmdMigrate},
-		{"user", "user create|block|unblock|2fa …", cmdUser},
+		{"user", "user create|block|unblock|unlock|2fa …", cmdUser},
 		{"token", "token create|revoke|list|rotate …", cmdToken},
 		{"group", "group create PATH [--visibility private|internal|public]", cmdGroup},
 		{"repo", "repo create NAMESPACE/NAME [--visibility private|internal|public]", cmdRepo},

@@ -13,17 +13,19 @@ import (
 
 func cmdUser(ctx context.Context, a *app, args []string) error {
 	if len(args) == 0 {
-		return usagef("usage: gitgate user create|block|unblock|2fa …")
+		return usagef("usage: gitgate user create|block|unblock|unlock|2fa …")
 	}
 	switch args[0] {
 	case "create":
 		return userCreate(ctx, a, args[1:])
 	case "block", "unblock":
 		return userBlock(ctx, a, args[0] == "block", args[1:])
+	case "unlock":
+		return userUnlock(ctx, a, args[1:])
 	case "2fa":
 		return user2FA(ctx, a, args[1:])
 	}
-	return usagef("unknown user command %q: use create, block, unblock or 2fa", args[0])
+	return usagef("unknown user command %q: use create, block, unblock, unlock or 2fa", args[0])
 }
 
 func userCreate(ctx context.Context, a *app, args []string) error {
@@ -105,6 +107,26 @@ func userBlock(ctx context.Context, a *app, block bool, args []string) error {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "User %s %sed\n", u.Username, verb)
+	return nil
+}
+
+// userUnlock lifts the lock that wrong passwords put on an account
+// (docs/authentication.md) and forgets its failed attempts.
+func userUnlock(ctx context.Context, a *app, args []string) error {
+	fs := newFlagSet("user unlock", a)
+	pos, err := parseExact(fs, args, 1, "user unlock USERNAME")
+	if err != nil {
+		return err
+	}
+	s, u, err := a.openWithUser(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if _, err := s.auth.UnlockUser(ctx, u.ID); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "User %s unlocked\n", u.Username)
 	return nil
 }
 
