@@ -90,7 +90,9 @@ func (db *DB) AdvanceOTPStep(ctx context.Context, userID, step int64) (bool, err
 // RecordFailedLogin counts one wrong password for a user in one statement
 // (the database serialises concurrent ones, across replicas) and locks the
 // account at now when the count reaches maxAttempts. A lock in force is
-// not moved. It returns the new count and the lock time, if any.
+// not moved. It returns the new count and the lock time, if any. The time
+// is cut to microseconds, which PostgreSQL keeps (it would round, and a
+// lock could then end a fraction later than it should).
 func (db *DB) RecordFailedLogin(ctx context.Context, userID int64, maxAttempts int, now time.Time) (int, *time.Time, error) {
 	var r struct {
 		FailedAttempts int        `db:"failed_attempts"`
@@ -98,7 +100,7 @@ func (db *DB) RecordFailedLogin(ctx context.Context, userID int64, maxAttempts i
 	}
 	err := db.get(ctx, &r, `UPDATE users SET failed_attempts = failed_attempts + 1,
 		locked_at = CASE WHEN locked_at IS NULL AND failed_attempts + 1 >= ? THEN ? ELSE locked_at END
-		WHERE id = ? RETURNING failed_attempts, locked_at`, maxAttempts, now, userID)
+		WHERE id = ? RETURNING failed_attempts, locked_at`, maxAttempts, now.Truncate(time.Microsecond), userID)
 	if err != nil {
 		return 0, nil, fmt.Errorf("record failed sign-in of user %d: %w", userID, err)
 	}
