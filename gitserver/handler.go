@@ -238,13 +238,13 @@ func (h *Handler) authorize(q *request) (*store.Project, string) {
 		p, err := h.Auth.Authenticate(ctx, cred)
 		switch {
 		case errors.Is(err, throttle.ErrBanned):
-			h.authAttempt(guessMethod(cred), "failure")
+			// Banned by a failure that ended while this one queued.
 			h.throttled(q)
 			return nil, "denied"
 		case errors.Is(err, auth.ErrBusy), errors.Is(err, throttle.ErrAttemptsPending):
 			// Not a wrong credential: not counted, and git may retry.
 			h.authAttempt(guessMethod(cred), "busy")
-			h.log().Warn("git http authentication postponed: too many password checks", "addr", addr.String(), "err", err)
+			h.log().Info("git http authentication postponed: too many password checks", "addr", addr.String(), "err", err)
 			q.w.Header().Set("Retry-After", "1")
 			plain(q.w, http.StatusServiceUnavailable, MsgBusy, false)
 			return nil, "error"
