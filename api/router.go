@@ -140,6 +140,7 @@ func (h *Handler) table() []route {
 		r(put, "users/:id", authRequired, scopeDefault, updateUser),
 		r(post, "users/:id/block", authRequired, scopeDefault, blockUser),
 		r(post, "users/:id/unblock", authRequired, scopeDefault, unblockUser),
+		r(post, "users/:id/unlock", authRequired, scopeDefault, unlockUser),
 		r(get, "users/:user_id/keys", authRequired, scopeDefault, listUserKeys),
 		r(post, "users/:user_id/personal_access_tokens", authRequired, scopeDefault, createUserToken),
 		r(get, "users/:user_id/impersonation_tokens", authRequired, scopeDefault, listImpersonationTokens),

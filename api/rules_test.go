@@ -487,6 +487,7 @@ func TestAdminEndpointsAreForbiddenToUsers(t *testing.T) {
 		{method: "PUT", path: "/users/" + uid, body: `{"name":"x"}`},
 		{method: "POST", path: "/users/" + uid + "/block"},
 		{method: "POST", path: "/users/" + uid + "/unblock"},
+		{method: "POST", path: "/users/" + uid + "/unlock"},
 		{path: "/application/settings"},
 		{method: "PUT", path: "/application/settings", body: `{"require_personal_access_token_expiry":false}`},
 	} {

@@ -11,8 +11,21 @@ import (
 // GET /user: UserPublic, or UserWithAdmin for an admin.
 func getCurrentUser(c *call) error {
 	u := c.user()
-	writeJSON(c.w, http.StatusOK, UserDetailsJSON(u, c.links().BaseURL, u.Admin))
+	if u.Admin {
+		writeJSON(c.w, http.StatusOK, c.adminUserJSON(u))
+		return nil
+	}
+	writeJSON(c.w, http.StatusOK, UserDetailsJSON(u, c.links().BaseURL, false))
 	return nil
+}
+
+// adminUserJSON is UserWithAdmin, with whether the account is locked by
+// wrong passwords. Only admins learn that: to anyone else a lock would
+// tell that the account has a password someone has been guessing.
+func (c *call) adminUserJSON(u *store.User) UserDetails {
+	out := UserDetailsJSON(u, c.links().BaseURL, true)
+	out.Locked = c.h.auth.Locked(u)
+	return out
 }
 
 // userByPathID loads the user of an integer path parameter the way
@@ -79,7 +92,7 @@ func listUsers(c *call) error {
 	if c.isAdmin() {
 		out := make([]UserDetails, len(users))
 		for i := range users {
-			out[i] = UserDetailsJSON(&users[i], base, true)
+			out[i] = c.adminUserJSON(&users[i])
 		}
 		return writeList(c, pg, total, out)
 	}
@@ -97,7 +110,7 @@ func getUser(c *call) error {
 		return err
 	}
 	if c.isAdmin() {
-		writeJSON(c.w, http.StatusOK, UserDetailsJSON(u, c.links().BaseURL, true))
+		writeJSON(c.w, http.StatusOK, c.adminUserJSON(u))
 		return nil
 	}
 	writeJSON(c.w, http.StatusOK, UserJSON(u, c.links().BaseURL))
@@ -153,7 +166,7 @@ func createUser(c *call) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, http.StatusCreated, UserDetailsJSON(u, c.links().BaseURL, true))
+	writeJSON(c.w, http.StatusCreated, c.adminUserJSON(u))
 	return nil
 }
 
@@ -191,7 +204,7 @@ func updateUser(c *call) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, http.StatusOK, UserDetailsJSON(u, c.links().BaseURL, true))
+	writeJSON(c.w, http.StatusOK, c.adminUserJSON(u))
 	return nil
 }
 
@@ -229,6 +242,25 @@ func unblockUser(c *call) error {
 		return err
 	}
 	if _, err := c.h.auth.SetBlocked(c.ctx, u.ID, false); err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusCreated, true)
+	return nil
+}
+
+// POST /users/:id/unlock (admin): lifts the lock that wrong passwords put
+// on an account and forgets its failed attempts; 201 true, as unblock
+// answers. GitLab unlocks only in its admin UI; this endpoint is
+// gitgate's (docs/api.md).
+func unlockUser(c *call) error {
+	if err := c.requireAdmin(); err != nil {
+		return err
+	}
+	u, err := c.userByPathID("id")
+	if err != nil {
+		return err
+	}
+	if _, err := c.h.auth.UnlockUser(c.ctx, u.ID); err != nil {
 		return err
 	}
 	writeJSON(c.w, http.StatusCreated, true)

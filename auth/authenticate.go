@@ -34,6 +34,13 @@ type Credential struct {
 	Username string
 	Secret   string
 	Key      ssh.PublicKey
+	// CountAttempt, when set, is called when an account password is about
+	// to be verified: after the verification has its slot under the
+	// concurrency bound and before the hash is computed. A door counts the
+	// attempt against the client's lockout there, so no more hashes than
+	// the lockout allows ever run. A non-nil error stops the verification;
+	// Authenticate returns it wrapped. It is not called for tokens or keys.
+	CountAttempt func() error
 }
 
 // Method says how a principal authenticated.
@@ -73,8 +80,10 @@ func (p *Principal) Username() string {
 }
 
 // Authenticate turns a credential into a Principal, or returns an error
-// wrapping ErrInvalidCredential (answer 401) or store.ErrUnavailable
-// (answer 503: the caller must not conclude its token is bad).
+// wrapping ErrInvalidCredential (answer 401), ErrBusy (a password could
+// not be verified yet: answer 503 and do not count a failure), the error
+// of c.CountAttempt, or store.ErrUnavailable (answer 503: the caller must
+// not conclude its token is bad).
 func (s *Service) Authenticate(ctx context.Context, c Credential) (*Principal, error) {
 	switch c.Kind {
 	case CredToken, CredSSHPassword:
@@ -148,7 +157,7 @@ func (s *Service) authenticateGitBasic(ctx context.Context, c Credential) (*Prin
 	if !settings.PasswordForGit {
 		return nil, reject("password authentication for Git is disabled")
 	}
-	u, err := s.CheckLogin(ctx, c.Username, c.Secret)
+	u, err := s.checkLogin(ctx, c.Username, c.Secret, c.CountAttempt)
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,8 @@ type Service struct {
 	settings settingsCache
 	usage    *usageRecorder
 	secrets  *secrets.Keyring
+	// passwords bounds concurrent password hashing (password_limit.go).
+	passwords *passwordLimiter
 }
 
 // Option configures a Service.
@@ -41,7 +43,7 @@ func WithSecrets(k *secrets.Keyring) Option { return func(s *Service) { s.secret
 
 // New returns a Service. Call Close to flush last-used updates.
 func New(db *store.DB, opts ...Option) *Service {
-	s := &Service{db: db, now: time.Now, log: slog.Default()}
+	s := &Service{db: db, now: time.Now, log: slog.Default(), passwords: newPasswordLimiter(0, 0)}
 	for _, o := range opts {
 		o(s)
 	}

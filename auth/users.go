@@ -230,27 +230,10 @@ func (s *Service) SetBlocked(ctx context.Context, id int64, blocked bool) (*stor
 
 // CheckLogin verifies a username and password for a web sign-in (first
 // step; 2FA users then need VerifySecondFactor). Bots and blocked users
-// never sign in.
+// never sign in; a locked account answers as a wrong password does. It
+// fails with ErrBusy when too many passwords are being verified at once.
 func (s *Service) CheckLogin(ctx context.Context, username, password string) (*store.User, error) {
-	u, err := s.db.UserByUsername(ctx, username)
-	if errors.Is(err, store.ErrNotFound) {
-		// Spend the same time as a real check so names cannot be probed.
-		CheckPassword(dummyHash, password)
-		return nil, reject("unknown user")
-	}
-	if err != nil {
-		return nil, err
-	}
-	if u.Bot || u.PasswordHash == "" {
-		return nil, reject("user has no password")
-	}
-	if !CheckPassword(u.PasswordHash, password) {
-		return nil, reject("wrong password")
-	}
-	if u.State != store.UserActive {
-		return nil, reject("user is blocked")
-	}
-	return u, nil
+	return s.checkLogin(ctx, username, password, nil)
 }
 
 // dummyHash has the parameters of real hashes, so checking a password

@@ -32,6 +32,10 @@ const transport = "http"
 // presented and refused (docs/permissions.md#git-over-http).
 const MsgAccessDenied = "HTTP Basic: Access denied. If a password was provided for Git authentication, the password was incorrect or you're required to use a token instead of a password. If a token was provided, it was either incorrect, expired, or improperly scoped."
 
+// MsgBusy is the answer when a password cannot be verified yet because
+// the server is verifying as many as it allows at once.
+const MsgBusy = "The server is busy checking other passwords. Try again in a moment."
+
 // challenge makes git ask for (or retry with) credentials.
 const challenge = `Basic realm="gitgate"`
 
@@ -207,10 +211,7 @@ func (h *Handler) authorize(q *request) (*store.Project, string) {
 	r, ctx := q.r, q.r.Context()
 	addr := throttle.ClientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), h.TrustedProxies)
 	if h.Throttle != nil && h.Throttle.Banned(addr) {
-		if h.Metrics != nil {
-			h.Metrics.ThrottledRequests.WithLabelValues(transport).Inc()
-		}
-		plain(q.w, http.StatusForbidden, throttle.Message, false)
+		h.throttled(q)
 		return nil, "denied"
 	}
 
@@ -222,21 +223,51 @@ func (h *Handler) authorize(q *request) (*store.Project, string) {
 		return nil, "denied"
 	}
 	if present {
+		// A password is counted against the address before its hash is
+		// computed (docs/authentication.md): the reservation and the ban
+		// check are one step, so a burst cannot all pass the check.
+		var attempt *throttle.Attempt
+		counted := false
+		if h.Throttle != nil {
+			cred.CountAttempt = func() error {
+				a, err := h.Throttle.Attempt(addr)
+				attempt, counted = a, err == nil
+				return err
+			}
+		}
 		p, err := h.Auth.Authenticate(ctx, cred)
 		switch {
+		case errors.Is(err, throttle.ErrBanned):
+			// Banned by a failure that ended while this one queued.
+			h.throttled(q)
+			return nil, "denied"
+		case errors.Is(err, auth.ErrBusy), errors.Is(err, throttle.ErrAttemptsPending):
+			// Not a wrong credential: not counted, and git may retry.
+			h.authAttempt(guessMethod(cred), "busy")
+			h.log().Info("git http authentication postponed: too many password checks", "addr", addr.String(), "err", err)
+			q.w.Header().Set("Retry-After", "1")
+			plain(q.w, http.StatusServiceUnavailable, MsgBusy, false)
+			return nil, "error"
 		case errors.Is(err, auth.ErrInvalidCredential):
 			h.authAttempt(guessMethod(cred), "failure")
-			h.failed(addr)
+			if counted {
+				attempt.Failed()
+			} else {
+				h.failed(addr)
+			}
 			h.log().Info("git http authentication failed", "reason", auth.RejectionReason(err), "addr", addr.String())
 			plain(q.w, http.StatusUnauthorized, MsgAccessDenied, true)
 			return nil, "denied"
 		case err != nil:
+			attempt.Cancel()
 			h.authAttempt(guessMethod(cred), "error")
 			h.infraError(q, "authenticate", err)
 			return nil, "error"
 		}
 		h.authAttempt(string(p.Method), "success")
-		if h.Throttle != nil {
+		if counted {
+			attempt.Succeeded()
+		} else if h.Throttle != nil {
 			h.Throttle.Success(addr)
 		}
 		q.p = p
@@ -267,6 +298,14 @@ func (h *Handler) authorize(q *request) (*store.Project, string) {
 		return nil, "error"
 	}
 	return nil, "denied"
+}
+
+// throttled answers a banned address.
+func (h *Handler) throttled(q *request) {
+	if h.Metrics != nil {
+		h.Metrics.ThrottledRequests.WithLabelValues(transport).Inc()
+	}
+	plain(q.w, http.StatusForbidden, throttle.Message, false)
 }
 
 func (h *Handler) failed(addr netip.Addr) {

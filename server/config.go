@@ -2,6 +2,7 @@ package server
 
 import (
 	"path/filepath"
+	"runtime"
 	"time"
 )
 
@@ -38,6 +39,12 @@ type Config struct {
 	AuthLockoutDuration  time.Duration
 	AuthLockoutAllowList []string
 	TrustedProxies       []string
+	// PasswordConcurrency bounds the password hashes computed at once
+	// (each argon2id check takes 19 MiB and a core); a verification waits
+	// up to PasswordQueueTimeout for a slot, then the client is told to
+	// retry (docs/authentication.md).
+	PasswordConcurrency  int
+	PasswordQueueTimeout time.Duration
 
 	HousekeepingDelay time.Duration
 	DisablePackCache  bool
@@ -73,6 +80,9 @@ func (c Config) Defaults() Config {
 	}
 	if c.ExternalURL == "" {
 		c.ExternalURL = "http://" + c.HTTPAddr
+	}
+	if c.PasswordConcurrency == 0 {
+		c.PasswordConcurrency = runtime.NumCPU()
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/metrics"
 	"github.com/gitgate/gitgate/repos"
@@ -60,7 +62,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("create repository storage %s: %w", cfg.RepoRoot(), err)
 	}
 	s := &Server{cfg: cfg, log: log, DB: db, Metrics: metrics.New()}
-	s.Auth = auth.New(db, auth.WithClock(cfg.Now), auth.WithLogger(log), auth.WithSecrets(keys))
+	s.Auth = auth.New(db, auth.WithClock(cfg.Now), auth.WithLogger(log), auth.WithSecrets(keys),
+		auth.WithPasswordConcurrency(cfg.PasswordConcurrency, cfg.PasswordQueueTimeout))
+	s.registerPasswordMetrics()
 	s.Repos = repos.New(db, cfg.RepoRoot(), cfg.Now)
 	created, generated, err := s.Auth.EnsureRoot(ctx, cfg.InitialRootPassword)
 	if err != nil {
@@ -85,6 +89,28 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return s, nil
+}
+
+// registerPasswordMetrics exports the password limiter's counters
+// (docs/authentication.md).
+func (s *Server) registerPasswordMetrics() {
+	stat := func(f func(auth.PasswordStats) int64) func() float64 {
+		return func() float64 { return float64(f(s.Auth.PasswordStats())) }
+	}
+	s.Metrics.Registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gitgate_password_verifications_total", Help: "Password hashes computed (real and dummy ones).",
+		}, stat(func(p auth.PasswordStats) int64 { return p.Verified })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gitgate_password_verifications_busy_total", Help: "Password checks refused because the server was verifying as many as it allows.",
+		}, stat(func(p auth.PasswordStats) int64 { return p.Busy })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gitgate_password_verifications_in_flight", Help: "Password hashes being computed now.",
+		}, stat(func(p auth.PasswordStats) int64 { return p.InFlight })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gitgate_password_verifications_in_flight_max", Help: "The most password hashes computed at once since start.",
+		}, stat(func(p auth.PasswordStats) int64 { return p.MaxInFlight })),
+	)
 }
 
 // Config is the effective configuration.

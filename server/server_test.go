@@ -1,14 +1,18 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gitgate/gitgate/internal/testdb"
 	"github.com/gitgate/gitgate/internal/testenv"
+	"github.com/gitgate/gitgate/logging"
 	"github.com/gitgate/gitgate/server"
 	"github.com/gitgate/gitgate/store"
 )
@@ -93,5 +97,30 @@ func TestHealthAndMetricsAnswer(t *testing.T) {
 	}
 	if !strings.Contains(sb.String(), `gitgate_http_requests_total{code="200",handler="health"} 1`) {
 		t.Fatalf("metrics do not count the health request:\n%.2000s", sb.String())
+	}
+}
+
+func TestPasswordSettingsComeFromTheEnvironmentAndBadOnesAreRefused(t *testing.T) {
+	var c server.Config
+	env := map[string]string{"GITGATE_PASSWORD_CONCURRENCY": "3", "GITGATE_PASSWORD_QUEUE_TIMEOUT": "250ms"}
+	if err := c.FromEnv(func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if c.PasswordConcurrency != 3 || c.PasswordQueueTimeout != 250*time.Millisecond {
+		t.Fatalf("read %d, %s", c.PasswordConcurrency, c.PasswordQueueTimeout)
+	}
+	if d := (server.Config{}).Defaults(); d.PasswordConcurrency != runtime.NumCPU() || d.PasswordQueueTimeout != 2*time.Second {
+		t.Fatalf("defaults %d, %s", d.PasswordConcurrency, d.PasswordQueueTimeout)
+	}
+	env["GITGATE_PASSWORD_CONCURRENCY"] = "many"
+	if err := c.FromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "GITGATE_PASSWORD_CONCURRENCY") {
+		t.Fatalf("non-number accepted: %v", err)
+	}
+	for _, bad := range []server.Config{{PasswordConcurrency: -1}, {PasswordQueueTimeout: -time.Second}} {
+		bad.DataDir = t.TempDir()
+		_, err := server.New(context.Background(), bad, logging.Discard())
+		if err == nil || !strings.Contains(err.Error(), "GITGATE_PASSWORD_") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%+v: %v, want one line naming the setting", bad, err)
+		}
 	}
 }

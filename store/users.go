@@ -25,6 +25,12 @@ type User struct {
 	OTPLastStep      int64     `db:"otp_last_step"`
 	CreatedAt        time.Time `db:"created_at"`
 	UpdatedAt        time.Time `db:"updated_at"`
+	// FailedAttempts counts wrong passwords since the last success, and
+	// LockedAt is when they locked the account. Only the lockout
+	// statements below write them (UpdateUser leaves them alone), so
+	// concurrent sign-ins on several replicas count correctly.
+	FailedAttempts int        `db:"failed_attempts"`
+	LockedAt       *time.Time `db:"locked_at"`
 }
 
 // User states.
@@ -34,7 +40,7 @@ const (
 )
 
 const userColumns = `id, username, username_lower, email, email_lower, name, password_hash, admin, bot, state,
-	otp_secret, otp_enabled, otp_recovery_codes, otp_last_step, created_at, updated_at`
+	otp_secret, otp_enabled, otp_recovery_codes, otp_last_step, created_at, updated_at, failed_attempts, locked_at`
 
 // InsertUser stores u and sets its ID.
 func (db *DB) InsertUser(ctx context.Context, u *User) error {
@@ -82,6 +88,58 @@ func (db *DB) AdvanceOTPStep(ctx context.Context, userID, step int64) (bool, err
 		return false, fmt.Errorf("record otp step: %w", err)
 	}
 	return n == 1, nil
+}
+
+// RecordFailedLogin counts one wrong password for a user in one statement
+// (the database serialises concurrent ones, across replicas) and locks the
+// account at now when the count reaches maxAttempts. A lock in force is
+// not moved. It returns the new count and the lock time, if any. The time
+// is cut to microseconds, which PostgreSQL keeps (it would round, and a
+// lock could then end a fraction later than it should).
+func (db *DB) RecordFailedLogin(ctx context.Context, userID int64, maxAttempts int, now time.Time) (int, *time.Time, error) {
+	var r struct {
+		FailedAttempts int        `db:"failed_attempts"`
+		LockedAt       *time.Time `db:"locked_at"`
+	}
+	err := db.get(ctx, &r, `UPDATE users SET failed_attempts = failed_attempts + 1,
+		locked_at = CASE WHEN locked_at IS NULL AND failed_attempts + 1 >= ? THEN ? ELSE locked_at END
+		WHERE id = ? RETURNING failed_attempts, locked_at`, maxAttempts, now.Truncate(time.Microsecond), userID)
+	if err != nil {
+		return 0, nil, fmt.Errorf("record failed sign-in of user %d: %w", userID, err)
+	}
+	return r.FailedAttempts, r.LockedAt, nil
+}
+
+// ExpireLoginLock lifts a user's lock and failure count if the lock was
+// set at or before lockedBefore; a newer lock (another replica may just
+// have set one) stays.
+func (db *DB) ExpireLoginLock(ctx context.Context, userID int64, lockedBefore time.Time) error {
+	if _, err := db.exec(ctx, `UPDATE users SET failed_attempts = 0, locked_at = NULL WHERE id = ? AND locked_at <= ?`,
+		userID, lockedBefore); err != nil {
+		return fmt.Errorf("expire lock of user %d: %w", userID, err)
+	}
+	return nil
+}
+
+// ResetFailedLogins forgets a user's wrong passwords after a successful
+// sign-in. A lock set meanwhile stays.
+func (db *DB) ResetFailedLogins(ctx context.Context, userID int64) error {
+	if _, err := db.exec(ctx, `UPDATE users SET failed_attempts = 0 WHERE id = ? AND locked_at IS NULL`, userID); err != nil {
+		return fmt.Errorf("reset failed sign-ins of user %d: %w", userID, err)
+	}
+	return nil
+}
+
+// UnlockUser lifts a user's lock and forgets their wrong passwords.
+func (db *DB) UnlockUser(ctx context.Context, userID int64) error {
+	n, err := db.exec(ctx, `UPDATE users SET failed_attempts = 0, locked_at = NULL WHERE id = ?`, userID)
+	if err != nil {
+		return fmt.Errorf("unlock user %d: %w", userID, err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
 }
 
 // UserByID loads one user.

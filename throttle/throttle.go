@@ -8,6 +8,7 @@ package throttle
 
 import (
 	"container/list"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -58,6 +59,9 @@ type entry struct {
 	windowStart time.Time
 	failures    int
 	bannedUntil time.Time
+	// pending counts attempts reserved by Attempt whose outcome is not
+	// known yet: they count towards the limit until they end.
+	pending int
 }
 
 // New returns a Limiter.
@@ -127,21 +131,14 @@ func (l *Limiter) Failure(addr netip.Addr) (banned bool) {
 		return false
 	}
 	now := l.cfg.Now()
-	k := key(addr)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sweep(now)
-	var e *entry
-	if el, ok := l.entries[k]; ok {
-		e = el.Value.(*entry)
-		l.lru.MoveToFront(el)
-	} else {
-		for len(l.entries) >= l.cfg.MaxEntries {
-			l.remove(l.lru.Back())
-		}
-		e = &entry{addr: k, windowStart: now}
-		l.entries[k] = l.lru.PushFront(e)
-	}
+	return l.fail(l.touch(key(addr), now), now)
+}
+
+// fail counts one failure on e. The caller holds l.mu.
+func (l *Limiter) fail(e *entry, now time.Time) (banned bool) {
 	if now.Before(e.bannedUntil) {
 		return true
 	}
@@ -159,6 +156,125 @@ func (l *Limiter) Failure(addr netip.Addr) (banned bool) {
 	return false
 }
 
+// ErrBanned is Attempt's answer for an address that is banned.
+var ErrBanned = errors.New("address banned after repeated authentication failures")
+
+// ErrAttemptsPending is Attempt's answer when the failures of an address
+// and its attempts still running reach the limit: whether the address
+// gets banned depends on how those end, so the caller should answer
+// "try again shortly" rather than check another credential.
+var ErrAttemptsPending = errors.New("authentication attempts from this address are still being checked")
+
+// Attempt reserves one authentication attempt for addr before a costly
+// check (a password hash) runs, so that no more checks than the limit
+// allows can start, however many arrive at once: the ban check and the
+// reservation are one step under the lock. It returns ErrBanned when the
+// address is banned, ErrAttemptsPending when the attempts under way could
+// still ban it, and otherwise a reservation the caller must end with
+// Failed, Succeeded or Cancel. Exempt addresses get a nil *Attempt, whose
+// methods do nothing.
+func (l *Limiter) Attempt(addr netip.Addr) (*Attempt, error) {
+	if l.exempt(addr) {
+		return nil, nil
+	}
+	now := l.cfg.Now()
+	k := key(addr)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sweep(now)
+	e := l.touch(k, now)
+	if now.Before(e.bannedUntil) {
+		return nil, ErrBanned
+	}
+	if now.Sub(e.windowStart) >= l.cfg.Window {
+		e.windowStart, e.failures = now, 0
+	}
+	if e.failures+e.pending >= l.cfg.MaxFailures {
+		return nil, ErrAttemptsPending
+	}
+	e.pending++
+	return &Attempt{l: l, addr: addr}, nil
+}
+
+// Attempt is an authentication attempt reserved by Limiter.Attempt.
+type Attempt struct {
+	l     *Limiter
+	addr  netip.Addr
+	ended bool
+}
+
+// Failed ends the attempt as a failure (counted as Failure counts) and
+// reports whether the address is banned now. Releasing the reservation
+// and counting the failure are one step, so no other attempt can start
+// in between on a count that is one short.
+func (a *Attempt) Failed() (banned bool) {
+	if a == nil || a.ended {
+		return false
+	}
+	a.ended = true
+	l := a.l
+	now := l.cfg.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.touch(key(a.addr), now)
+	if e.pending > 0 {
+		e.pending--
+	}
+	return l.fail(e, now)
+}
+
+// Succeeded ends the attempt as a success: the address's failures are
+// forgotten, as Success does.
+func (a *Attempt) Succeeded() {
+	if a == nil || a.ended {
+		return
+	}
+	a.ended = true
+	l := a.l
+	now := l.cfg.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if el, ok := l.entries[key(a.addr)]; ok {
+		e := el.Value.(*entry)
+		if e.pending > 0 {
+			e.pending--
+		}
+		l.succeed(el, now)
+	}
+}
+
+// Cancel ends the attempt without counting it (the check could not be
+// made, e.g. the database was down).
+func (a *Attempt) Cancel() {
+	if a == nil || a.ended {
+		return
+	}
+	a.ended = true
+	l := a.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if el, ok := l.entries[key(a.addr)]; ok {
+		if e := el.Value.(*entry); e.pending > 0 {
+			e.pending--
+		}
+	}
+}
+
+// touch returns k's entry, created if need be, as the most recently seen.
+// The caller holds l.mu.
+func (l *Limiter) touch(k netip.Addr, now time.Time) *entry {
+	if el, ok := l.entries[k]; ok {
+		l.lru.MoveToFront(el)
+		return el.Value.(*entry)
+	}
+	for len(l.entries) >= l.cfg.MaxEntries {
+		l.remove(l.lru.Back())
+	}
+	e := &entry{addr: k, windowStart: now}
+	l.entries[k] = l.lru.PushFront(e)
+	return e
+}
+
 // Success records a successful authentication: the address's failures
 // are forgotten. A ban in force is not lifted (a banned address never
 // gets as far as authenticating).
@@ -169,7 +285,20 @@ func (l *Limiter) Success(addr netip.Addr) {
 	now := l.cfg.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if el, ok := l.entries[key(addr)]; ok && !now.Before(el.Value.(*entry).bannedUntil) {
+	if el, ok := l.entries[key(addr)]; ok {
+		l.succeed(el, now)
+	}
+}
+
+// succeed forgets el's failures. The caller holds l.mu.
+func (l *Limiter) succeed(el *list.Element, now time.Time) {
+	e := el.Value.(*entry)
+	switch {
+	case now.Before(e.bannedUntil):
+	case e.pending > 0:
+		// Attempts still running keep their reservations.
+		e.failures, e.windowStart = 0, now
+	default:
 		l.remove(el)
 	}
 }
@@ -190,7 +319,7 @@ func (l *Limiter) sweep(now time.Time) {
 			return
 		}
 		e := el.Value.(*entry)
-		if now.Before(e.bannedUntil) || now.Sub(e.windowStart) < l.cfg.Window {
+		if now.Before(e.bannedUntil) || now.Sub(e.windowStart) < l.cfg.Window || e.pending > 0 {
 			return
 		}
 		l.remove(el)

@@ -3,6 +3,7 @@ package throttle
 import (
 	"fmt"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 )
@@ -169,5 +170,123 @@ func TestParsePrefixesRejectsGarbage(t *testing.T) {
 		if _, err := ParsePrefixes([]string{s}); err == nil {
 			t.Errorf("ParsePrefixes(%q) succeeded", s)
 		}
+	}
+}
+
+// TestAttempt covers reservations: an attempt counts towards the limit
+// from the moment it is reserved, so a burst cannot start more checks
+// than the limit allows.
+func TestAttempt(t *testing.T) {
+	type op struct {
+		reserve            int   // reservations to take (all must succeed)
+		fail, succ, cancel int   // reservations to end, oldest first
+		wantErr            error // of one more reservation, then released
+	}
+	tests := []struct {
+		name string
+		ops  []op
+	}{
+		{"reservations up to the limit are granted", []op{
+			{reserve: 3, wantErr: ErrAttemptsPending},
+		}},
+		{"failed attempts ban at the limit", []op{
+			{reserve: 3, fail: 3, wantErr: ErrBanned},
+		}},
+		{"failures and pending attempts share the limit", []op{
+			{reserve: 2, fail: 2},
+			{reserve: 1, wantErr: ErrAttemptsPending},
+		}},
+		{"a success forgets failures but keeps other reservations", []op{
+			{reserve: 3, fail: 1, wantErr: ErrAttemptsPending},
+			{succ: 1},
+			{reserve: 2, wantErr: ErrAttemptsPending},
+		}},
+		{"cancelled attempts are not counted", []op{
+			{reserve: 3, cancel: 3},
+			{reserve: 3, cancel: 3, wantErr: nil},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &clock{t: time.Unix(1_700_000_000, 0)}
+			l := New(Config{MaxFailures: 3, Now: c.now})
+			var held []*Attempt
+			for i, o := range tt.ops {
+				for range o.reserve {
+					a, err := l.Attempt(client)
+					if err != nil || a == nil {
+						t.Fatalf("op %d: reservation refused: %v", i, err)
+					}
+					held = append(held, a)
+				}
+				end := func(n int, f func(*Attempt)) {
+					for range n {
+						f(held[0])
+						held = held[1:]
+					}
+				}
+				end(o.fail, func(a *Attempt) { a.Failed() })
+				end(o.succ, (*Attempt).Succeeded)
+				end(o.cancel, (*Attempt).Cancel)
+				a, err := l.Attempt(client)
+				if err != o.wantErr {
+					t.Fatalf("op %d: one more reservation: %v, want %v", i, err, o.wantErr)
+				}
+				a.Cancel()
+			}
+		})
+	}
+}
+
+func TestAttemptEndsOnce(t *testing.T) {
+	l := New(Config{MaxFailures: 2})
+	a, _ := l.Attempt(client)
+	if a.Failed() {
+		t.Fatal("one failure banned")
+	}
+	// A second end is ignored, not a second failure.
+	if a.Failed() || l.Banned(client) {
+		t.Fatal("ending an attempt twice counted twice")
+	}
+}
+
+func TestAttemptOfExemptAddressesIsNil(t *testing.T) {
+	l := New(Config{MaxFailures: 1, AllowList: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	for range 5 {
+		a, err := l.Attempt(loop)
+		if a != nil || err != nil {
+			t.Fatalf("exempt address: %v, %v", a, err)
+		}
+		a.Failed()
+	}
+	if l.Banned(loop) {
+		t.Fatal("exempt address banned")
+	}
+}
+
+// However many arrive at once, no more reservations are granted than the
+// limit, and the ban check and the count are one step.
+func TestConcurrentAttemptsNeverExceedTheLimit(t *testing.T) {
+	l := New(Config{MaxFailures: 30})
+	var mu sync.Mutex
+	granted := 0
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, err := l.Attempt(client)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			granted++
+			mu.Unlock()
+			a.Failed()
+		}()
+	}
+	wg.Wait()
+	if granted > 30 || !l.Banned(client) {
+		t.Fatalf("%d reservations granted for a limit of 30; banned %v", granted, l.Banned(client))
 	}
 }

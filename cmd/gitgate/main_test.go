@@ -17,6 +17,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/internal/testdb"
 	"github.com/gitgate/gitgate/store"
 )
@@ -202,6 +203,8 @@ func TestBadInputExitsNonZeroWithOneLineAndChangesNothing(t *testing.T) {
 			{[]string{"user", "create", "--username", "ALICE", "--email", "other@example.com"}, "already been taken"},
 			{[]string{"user", "create", "--username", "carol", "--email", "not-an-email"}, "is invalid"},
 			{[]string{"user", "block", "nobody"}, `no user named "nobody"`},
+			{[]string{"user", "unlock", "nobody"}, `no user named "nobody"`},
+			{[]string{"user", "unlock"}, "usage: gitgate user unlock USERNAME"},
 			{[]string{"key", "add", "--user", "alice", "--key", "ssh-ed25519 AAAAnotakey"}, "not a valid OpenSSH public key"},
 			{[]string{"repo", "create", "alice/../etc"}, "may not contain '..'"},
 			{[]string{"repo", "create", "nobody/proj"}, `namespace "nobody" does not exist`},
@@ -480,6 +483,38 @@ func TestCLIChangesReachARunningServerWithinASecond(t *testing.T) {
 				t.Fatal("turning expiry enforcement off with the CLI did not reach the server within 1 s")
 			}
 			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}
+
+// An account locked by wrong passwords (docs/authentication.md) is
+// unlocked by `gitgate user unlock`, and its password works at once in the
+// running server.
+func TestUserUnlockFromTheCLI(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		c := newCLI(t, db.Dialect())
+		base := c.serveBinary(t)
+		const pw = "bobs-real-password"
+		if r := c.runIn(pw+"\n", "user", "create", "--username", "bob", "--email", "bob@example.com", "--password-stdin"); r.code != 0 {
+			t.Fatalf("user create: %s", r.stderr)
+		}
+		c.must("repo", "create", "bob/proj")
+		if code, stderr := lsRemoteAs(t, base, "bob", pw, "bob/proj"); code != 0 {
+			t.Fatalf("the password before any failure: %s", stderr)
+		}
+		for i := range auth.MaxFailedLogins {
+			if code, _ := lsRemoteAs(t, base, "bob", fmt.Sprintf("wrong-password-%d", i), "bob/proj"); code == 0 {
+				t.Fatal("a wrong password worked")
+			}
+		}
+		if code, _ := lsRemoteAs(t, base, "bob", pw, "bob/proj"); code == 0 {
+			t.Fatal("the password works on an account locked by ten wrong passwords")
+		}
+		if out := c.must("user", "unlock", "bob"); out != "User bob unlocked\n" {
+			t.Errorf("unlock printed %q", out)
+		}
+		if code, stderr := lsRemoteAs(t, base, "bob", pw, "bob/proj"); code != 0 {
+			t.Fatalf("the password after gitgate user unlock: %s", stderr)
 		}
 	})
 }

@@ -14,13 +14,14 @@ import (
 )
 
 func newUserCmd(a *app) *cobra.Command {
-	return parentCmd("user", "Create, block and unblock users; turn two-factor authentication on or off",
+	return parentCmd("user", "Create, block, unblock and unlock users; turn two-factor authentication on or off",
 		`  gitgate user create --username alice --email alice@example.com
   gitgate user block alice
   gitgate user 2fa enable alice`,
 		newUserCreateCmd(a),
 		newUserBlockCmd(a, true),
 		newUserBlockCmd(a, false),
+		newUserUnlockCmd(a),
 		parentCmd("2fa", "Turn a user's two-factor authentication on or off",
 			"  gitgate user 2fa enable alice\n  gitgate user 2fa disable alice",
 			newUser2FAEnableCmd(a),
@@ -123,6 +124,29 @@ func newUserBlockCmd(a *app, block bool) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "User %s %sed\n", u.Username, verb)
+			return nil
+		},
+	}
+}
+
+// newUserUnlockCmd lifts the lock that wrong passwords put on an account
+// (docs/authentication.md) and forgets its failed attempts.
+func newUserUnlockCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:     "unlock USERNAME",
+		Short:   "Unlock an account locked by wrong passwords, before its 10 minutes are up",
+		Example: "  gitgate user unlock alice",
+		Args:    exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, u, err := a.openWithUser(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			if _, err := s.auth.UnlockUser(cmd.Context(), u.ID); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "User %s unlocked\n", u.Username)
 			return nil
 		},
 	}

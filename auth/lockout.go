@@ -1,0 +1,95 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gitgate/gitgate/store"
+)
+
+// Account lockout, as GitLab's (Devise lockable) defaults: MaxFailedLogins
+// wrong passwords in a row lock an account's password for
+// AccountLockDuration, whatever addresses they came from. Tokens and SSH
+// keys keep working. See docs/authentication.md.
+const (
+	MaxFailedLogins     = 10
+	AccountLockDuration = 10 * time.Minute
+)
+
+// Locked reports whether u's password is locked now.
+func (s *Service) Locked(u *store.User) bool {
+	return u.LockedAt != nil && s.Now().Before(u.LockedAt.Add(AccountLockDuration))
+}
+
+// UnlockUser lifts a user's lock and forgets their failed attempts.
+func (s *Service) UnlockUser(ctx context.Context, id int64) (*store.User, error) {
+	if err := s.db.UnlockUser(ctx, id); err != nil {
+		return nil, mapStoreErr(err, fmt.Sprintf("user %d", id))
+	}
+	return s.User(ctx, id)
+}
+
+// checkLogin verifies a username and password: the hash is computed under
+// the password limiter (count runs first, see passwordLimiter.verify), and
+// the outcome feeds the account lockout. Unknown users, users without a
+// password and locked accounts cost one hash too and get the same answer
+// as a wrong password, so the answer reveals nothing about the account.
+func (s *Service) checkLogin(ctx context.Context, username, password string, count func() error) (*store.User, error) {
+	u, err := s.db.UserByUsername(ctx, username)
+	if errors.Is(err, store.ErrNotFound) {
+		if _, err := s.passwords.verify(ctx, dummyHash, password, count); err != nil {
+			return nil, err
+		}
+		return nil, reject("unknown user")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sign-in of %q: %w", username, err)
+	}
+	if u.Bot || u.PasswordHash == "" {
+		if _, err := s.passwords.verify(ctx, dummyHash, password, count); err != nil {
+			return nil, err
+		}
+		return nil, reject("user has no password")
+	}
+	now := s.Now()
+	locked := s.Locked(u)
+	if u.LockedAt != nil && !locked {
+		// Expired: the next attempt starts from a clean count.
+		if err := s.db.ExpireLoginLock(ctx, u.ID, now.Add(-AccountLockDuration)); err != nil {
+			return nil, err
+		}
+		u.FailedAttempts, u.LockedAt = 0, nil
+	}
+	ok, err := s.passwords.verify(ctx, u.PasswordHash, password, count)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || locked {
+		// As Devise does, attempts on a locked account count too (the
+		// lock itself is not extended).
+		n, lockedAt, err := s.db.RecordFailedLogin(ctx, u.ID, MaxFailedLogins, now)
+		if err != nil {
+			return nil, err
+		}
+		if locked {
+			return nil, reject("account locked")
+		}
+		if lockedAt != nil && n == MaxFailedLogins {
+			s.log.Warn("account locked after repeated wrong passwords", "user", u.Username, "attempts", n,
+				"until", lockedAt.Add(AccountLockDuration).Format(time.RFC3339))
+		}
+		return nil, reject("wrong password")
+	}
+	if u.State != store.UserActive {
+		return nil, reject("user is blocked")
+	}
+	if u.FailedAttempts > 0 {
+		if err := s.db.ResetFailedLogins(ctx, u.ID); err != nil {
+			return nil, err
+		}
+		u.FailedAttempts = 0
+	}
+	return u, nil
+}
