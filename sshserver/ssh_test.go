@@ -1,6 +1,7 @@
 package sshserver_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -515,5 +516,37 @@ func TestSSHOffersOnlyPublicKeyAndPasswordAuth(t *testing.T) {
 	slices.Sort(allowed)
 	if !slices.Equal(allowed, []string{"password", "publickey"}) {
 		t.Fatalf("allowed methods %v, want password and publickey only (no keyboard-interactive)", allowed)
+	}
+}
+
+func TestSSHRefusesAgentForwardingRequests(t *testing.T) {
+	e := startSSH(t, testenv.Options{})
+	alice := e.User("alice", testenv.UserOpts{})
+	kp := e.userKey(alice)
+	c, err := e.dialRaw("git", gossh.PublicKeys(kp.signer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	ok, err := sess.SendRequest("auth-agent-req@openssh.com", true, nil)
+	if err != nil {
+		t.Fatalf("agent request: %v", err)
+	}
+	if ok {
+		t.Fatal("the server accepted agent forwarding, though it never opens an agent channel")
+	}
+	// The session is still usable after the refusal.
+	var out bytes.Buffer
+	sess.Stdout = &out
+	if err := sess.Run(""); err != nil {
+		t.Fatalf("session after refused agent request: %v", err)
+	}
+	if !strings.Contains(out.String(), "Welcome to gitgate, @alice!") {
+		t.Fatalf("welcome after refused agent request: %q", out.String())
 	}
 }
