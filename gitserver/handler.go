@@ -81,14 +81,8 @@ func ParseRoute(path string) (repoPath, endpoint string, ok bool) {
 		if strings.HasSuffix(rest, "/") || strings.HasPrefix(rest, "/") {
 			return "", "", false
 		}
-		if strings.HasSuffix(strings.ToLower(rest), ".git") {
-			rest = rest[:len(rest)-len(".git")]
-		}
-		// SplitPath would strip another ".git"; a name ending in .git
-		// is invalid anyway.
-		if strings.HasSuffix(strings.ToLower(rest), ".git") {
-			return "", "", false
-		}
+		// The same parser as the SSH door's, so both resolve a path
+		// alike (".git" optional, any case).
 		ns, name, err := repos.SplitPath(rest)
 		if err != nil {
 			return "", "", false

@@ -550,3 +550,34 @@ func TestSSHRefusesAgentForwardingRequests(t *testing.T) {
 		t.Fatalf("welcome after refused agent request: %q", out.String())
 	}
 }
+
+func TestBothDoorsResolveRepositoryPathsCaseInsensitively(t *testing.T) {
+	e := startSSH(t, testenv.Options{})
+	alice := e.User("alice", testenv.UserOpts{})
+	kp := e.userKey(alice)
+	token := e.Token(alice, auth.ScopeWriteRepository)
+	e.Project("alice/priv", repos.Private)
+	env := e.keyGit(kp)
+	if r := e.pushNew(env, e.sshURL("alice/priv"), "main:main"); r.Err != nil {
+		t.Fatalf("push: %v\n%s", r.Err, r.Stderr)
+	}
+	for _, path := range []string{"ALICE/PRIV", "Alice/Priv"} {
+		for _, suffix := range []string{".GIT", ".Git", ".git", ""} {
+			sshURL := "ssh://git@" + net.JoinHostPort(e.host, e.port) + "/" + path + suffix
+			if r := e.GitEnv("", env, "ls-remote", sshURL, "refs/heads/main"); r.Err != nil || !strings.Contains(r.Stdout, "refs/heads/main") {
+				t.Errorf("ssh %s%s: %v\nstdout %q\nstderr %s", path, suffix, r.Err, r.Stdout, r.Stderr)
+			}
+			httpURL := strings.TrimSuffix(e.RepoURL("alice", token, path), ".git") + suffix
+			if r := e.Git("", "ls-remote", httpURL, "refs/heads/main"); r.Err != nil || !strings.Contains(r.Stdout, "refs/heads/main") {
+				t.Errorf("http %s%s: %v\nstdout %q\nstderr %s", path, suffix, r.Err, r.Stdout, r.Stderr)
+			}
+		}
+	}
+	// Both doors refuse the same invalid path the same way.
+	if r := e.GitEnv("", env, "ls-remote", "ssh://git@"+net.JoinHostPort(e.host, e.port)+"/alice/priv.git.GIT"); r.Err == nil {
+		t.Errorf("ssh accepted a name ending in .git after the suffix")
+	}
+	if r := e.Git("", "ls-remote", strings.TrimSuffix(e.RepoURL("alice", token, "alice/priv"), ".git")+".git.GIT"); r.Err == nil {
+		t.Errorf("http accepted a name ending in .git after the suffix")
+	}
+}
