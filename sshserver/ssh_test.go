@@ -581,3 +581,32 @@ func TestBothDoorsResolveRepositoryPathsCaseInsensitively(t *testing.T) {
 		t.Errorf("http accepted a name ending in .git after the suffix")
 	}
 }
+
+func TestSSHPushRefusesABranchNamedHEAD(t *testing.T) {
+	e := startSSH(t, testenv.Options{})
+	alice := e.User("alice", testenv.UserOpts{})
+	kp := e.userKey(alice)
+	e.Project("alice/proj", repos.Private)
+	env := e.keyGit(kp)
+	r := e.pushNew(env, e.sshURL("alice/proj"), "main:main")
+	if r.Err != nil {
+		t.Fatalf("push: %v\n%s", r.Err, r.Stderr)
+	}
+	dir := e.WorkTree()
+	r = e.GitEnv(dir, env, "push", e.sshURL("alice/proj"), "HEAD:HEAD", "HEAD:refs/tags/-v1", "HEAD:feat")
+	if r.Err == nil {
+		t.Fatal("push of a branch named HEAD succeeded")
+	}
+	for _, want := range []string{
+		"! [remote rejected] HEAD -> HEAD (You cannot create a branch named HEAD.)",
+		"! [remote rejected] HEAD -> -v1 (You cannot create a tag whose name starts with '-'.)",
+	} {
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("git push shows:\n%s\nwant the line %q", r.Stderr, want)
+		}
+	}
+	out := e.GitEnv("", env, "ls-remote", e.sshURL("alice/proj"))
+	if strings.Contains(out.Stdout, "refs/heads/HEAD") || strings.Contains(out.Stdout, "refs/tags/-v1") || !strings.Contains(out.Stdout, "refs/heads/feat") {
+		t.Errorf("refs after the push:\n%s", out.Stdout)
+	}
+}
