@@ -15,7 +15,9 @@ import (
 	"mime"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gitgate/gitgate/auth"
@@ -47,6 +49,15 @@ type Handler struct {
 	Throttle *throttle.Limiter
 	// TrustedProxies may set X-Forwarded-For.
 	TrustedProxies []netip.Prefix
+	// BodyIdleTimeout is how long one read of a Git POST body may wait for
+	// data before the request fails and its git is killed (zero:
+	// DefaultBodyIdleTimeout; negative: no limit). A body that keeps
+	// moving is never cut, however long it takes.
+	BodyIdleTimeout time.Duration
+	// UploadPackMaxBody bounds an upload-pack request body after gzip
+	// decoding (zero: DefaultUploadPackMaxBody; negative: no limit).
+	// receive-pack bodies, which carry the pushed pack, are not limited.
+	UploadPackMaxBody int64
 	// AfterPush, when set, is told the repository directory after every
 	// successful receive-pack (housekeeping). It must not block.
 	AfterPush func(repoDir string)
@@ -400,7 +411,17 @@ func (h *Handler) advertise(q *request, proj *store.Project, dir string) string 
 
 // rpc runs one stateless RPC, streaming both ways.
 func (h *Handler) rpc(q *request, proj *store.Project, dir string) string {
-	r, ctx := q.r, q.r.Context()
+	r := q.r
+	// A stalled or oversized body ends the run through this context, which
+	// kills git. Why is kept aside: net/http cancels the request's own
+	// context on a failed body read too, which would hide it.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	var bodyErr atomic.Pointer[error]
+	fail := func(err error) {
+		bodyErr.CompareAndSwap(nil, &err)
+		cancel()
+	}
 	start := time.Now()
 	defer func() {
 		if h.Metrics != nil {
@@ -421,20 +442,33 @@ func (h *Handler) rpc(q *request, proj *store.Project, dir string) string {
 	// still being read.
 	_ = rc.EnableFullDuplex()
 
-	var body io.Reader = &countingReader{r: r.Body, n: &q.bytesIn}
+	idle := h.BodyIdleTimeout
+	if idle == 0 {
+		idle = DefaultBodyIdleTimeout
+	}
+	var body io.Reader = &idleBody{r: &countingReader{r: r.Body, n: &q.bytesIn}, rc: rc, idle: idle, fail: fail}
 	if strings.EqualFold(strings.TrimSpace(r.Header.Get("Content-Encoding")), "gzip") {
 		gz, err := gzip.NewReader(body)
 		if err != nil {
+			if errors.Is(err, errBodyIdle) {
+				return h.bodyFailed(q, proj, err, false)
+			}
 			plain(q.w, http.StatusBadRequest, "Bad gzip request body.", false)
 			return "error"
 		}
 		defer gz.Close()
 		body = gz
 	}
-	out := &responseStream{w: q.w, rc: rc, n: &q.bytesOut, contentType: "application/x-" + q.service + "-result"}
+	if max := h.uploadPackMax(); q.service == gitproc.UploadPack && max > 0 {
+		body = newLimitedBody(body, max, fail)
+	}
+	out := &responseStream{ctx: ctx, w: q.w, rc: rc, n: &q.bytesOut, contentType: "application/x-" + q.service + "-result"}
 	var stderr bytes.Buffer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = body, out, &limitedWriter{w: &stderr, n: 64 << 10}
 	err := h.Runner.Run(ctx, cmd)
+	if be := bodyErr.Load(); be != nil && (errors.Is(*be, errBodyIdle) || errors.Is(*be, errBodyTooLarge)) {
+		return h.bodyFailed(q, proj, *be, out.started)
+	}
 	switch {
 	case ctx.Err() != nil:
 		return "client_gone"
@@ -454,6 +488,33 @@ func (h *Handler) rpc(q *request, proj *store.Project, dir string) string {
 		h.AfterPush(dir)
 	}
 	return "ok"
+}
+
+// bodyFailed answers a request whose body stalled (408) or outgrew the
+// upload-pack limit (413); git has been killed. Once git has started
+// answering, the status is sent already and the response just ends.
+func (h *Handler) bodyFailed(q *request, proj *store.Project, cause error, started bool) string {
+	h.log().Warn("git http request body refused", "service", q.service, "repo", proj.FullPath(), "reason", cause.Error(),
+		"bytes_in", q.bytesIn)
+	if errors.Is(cause, errBodyTooLarge) {
+		if !started {
+			plain(q.w, http.StatusRequestEntityTooLarge, "Request too large: an upload-pack request may hold at most "+
+				strconv.FormatInt(h.uploadPackMax(), 10)+" bytes (after gzip decoding).", false)
+		}
+		return "denied"
+	}
+	if !started {
+		q.w.Header().Set("Connection", "close")
+		plain(q.w, http.StatusRequestTimeout, "Request body timeout: the client sent no data for too long.", false)
+	}
+	return "client_gone"
+}
+
+func (h *Handler) uploadPackMax() int64 {
+	if h.UploadPackMaxBody == 0 {
+		return DefaultUploadPackMaxBody
+	}
+	return h.UploadPackMaxBody
 }
 
 // plain writes a one-line text/plain answer git shows to the person.

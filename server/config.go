@@ -37,6 +37,13 @@ type Config struct {
 	// HousekeepingDelay is how long after a push its repository is
 	// repacked (pushes meanwhile share the job).
 	HousekeepingDelay time.Duration `env:"GITGATE_HOUSEKEEPING_DELAY"` // default 30s
+	// HTTPBodyIdleTimeout fails a Git HTTP request whose body sends no
+	// data for this long, and kills its git; a body that keeps moving is
+	// never cut. Negative: no limit.
+	HTTPBodyIdleTimeout time.Duration `env:"GITGATE_HTTP_BODY_IDLE_TIMEOUT"` // default 60s
+	// UploadPackMaxRequestBytes bounds an upload-pack request body over
+	// HTTP after gzip decoding (wants and haves). Negative: no limit.
+	UploadPackMaxRequestBytes int `env:"GITGATE_UPLOAD_PACK_MAX_REQUEST_BYTES"` // default 10 MiB
 	// DisablePackCache turns off sharing one pack between identical
 	// concurrent fetches (package packcache).
 	DisablePackCache bool `env:"GITGATE_DISABLE_PACK_CACHE"`
