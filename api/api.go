@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/housekeeping"
 	"github.com/gitgate/gitgate/repos"
 	"github.com/gitgate/gitgate/store"
 )
@@ -37,6 +38,9 @@ type Config struct {
 	Links func() Links
 	// Revision is reported by /version.
 	Revision string
+	// Housekeeping runs a maintenance task on a repository directory now
+	// (POST /projects/:id/housekeeping); nil answers 503.
+	Housekeeping func(ctx context.Context, repoDir string, task housekeeping.Task) error
 }
 
 // Handler serves /api/v4/.

@@ -359,7 +359,12 @@ func wantsV2(p string) bool {
 // ref) and buffered, so that a failing git is still a proper HTTP error
 // rather than a broken pkt-line stream.
 func (h *Handler) advertise(q *request, proj *store.Project, dir string) string {
-	proto := protocol(q.r)
+	cmd := gitproc.Command{Service: q.service, RepoDir: dir, StatelessRPC: true, AdvertiseRefs: true, Protocol: protocol(q.r)}
+	if err := h.restrictFetch(q.r.Context(), &cmd); err != nil {
+		h.infraError(q, "read settings", err)
+		return "error"
+	}
+	proto := cmd.Protocol
 	v2 := q.service == gitproc.UploadPack && wantsV2(proto)
 	var out, stderr bytes.Buffer
 	key, cacheable := capabilityKeyFor(dir, proto)
@@ -372,10 +377,8 @@ func (h *Handler) advertise(q *request, proj *store.Project, dir string) string 
 	if hit {
 		out.Write(cached)
 	} else {
-		err = h.Runner.Run(q.r.Context(), gitproc.Command{
-			Service: q.service, RepoDir: dir, StatelessRPC: true, AdvertiseRefs: true,
-			Protocol: proto, Stdout: &out, Stderr: &limitedWriter{w: &stderr, n: 64 << 10},
-		})
+		cmd.Stdout, cmd.Stderr = &out, &limitedWriter{w: &stderr, n: 64 << 10}
+		err = h.Runner.Run(q.r.Context(), cmd)
 		if err == nil && cacheable {
 			h.caps.put(key, out.Bytes())
 		}
@@ -429,6 +432,10 @@ func (h *Handler) rpc(q *request, proj *store.Project, dir string) string {
 		}
 	}()
 	cmd := gitproc.Command{Service: q.service, RepoDir: dir, StatelessRPC: true, Protocol: protocol(r)}
+	if err := h.restrictFetch(ctx, &cmd); err != nil {
+		h.infraError(q, "read settings", err)
+		return "error"
+	}
 	if q.service == gitproc.ReceivePack {
 		config, env, err := h.Repos.ReceiveHook(ctx, q.p, proj)
 		if err != nil {
@@ -488,6 +495,22 @@ func (h *Handler) rpc(q *request, proj *store.Project, dir string) string {
 		h.AfterPush(dir)
 	}
 	return "ok"
+}
+
+// restrictFetch applies the instance setting git_fetch_reachable_only
+// (repos.RestrictFetch) to an upload-pack run.
+func (h *Handler) restrictFetch(ctx context.Context, cmd *gitproc.Command) error {
+	if cmd.Service != gitproc.UploadPack {
+		return nil
+	}
+	st, err := h.Auth.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	if st.GitFetchReachableOnly {
+		repos.RestrictFetch(cmd)
+	}
+	return nil
 }
 
 // bodyFailed answers a request whose body stalled (408) or outgrew the

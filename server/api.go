@@ -1,10 +1,12 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
 	"github.com/gitgate/gitgate/api"
+	"github.com/gitgate/gitgate/housekeeping"
 )
 
 // The REST API door: GitLab's v4 API under /api/v4/.
@@ -13,11 +15,15 @@ func init() {
 }
 
 func mountAPI(s *Server, mux *http.ServeMux) {
+	g := s.gitShared()
 	h := api.New(api.Config{
 		Auth:  s.Auth,
 		Repos: s.Repos,
 		Log:   s.log,
 		Links: s.apiLinks,
+		Housekeeping: func(ctx context.Context, dir string, task housekeeping.Task) error {
+			return g.Housekeeping.RunNow(ctx, dir, task, s.cfg.pruneGrace())
+		},
 	})
 	// One pattern per method: a method-less "/api/v4/" would conflict
 	// with a door that registers "GET /" (neither would be more specific).

@@ -3,6 +3,8 @@ package server
 import (
 	"path/filepath"
 	"time"
+
+	"github.com/gitgate/gitgate/housekeeping"
 )
 
 // Config is everything a gitgate server needs; zero values take the
@@ -44,6 +46,10 @@ type Config struct {
 	// UploadPackMaxRequestBytes bounds an upload-pack request body over
 	// HTTP after gzip decoding (wants and haves). Negative: no limit.
 	UploadPackMaxRequestBytes int `env:"GITGATE_UPLOAD_PACK_MAX_REQUEST_BYTES"` // default 10 MiB
+	// PruneGrace is how old an unreachable object must be before a prune
+	// (POST /projects/:id/housekeeping task=prune) deletes it, so that the
+	// objects of a push in flight survive. Negative: none (tests only).
+	PruneGrace time.Duration `env:"GITGATE_PRUNE_GRACE"` // default 10m
 	// DisablePackCache turns off sharing one pack between identical
 	// concurrent fetches (package packcache).
 	DisablePackCache bool `env:"GITGATE_DISABLE_PACK_CACHE"`
@@ -116,6 +122,17 @@ func (c Config) Defaults() Config {
 		c.ExternalURL = "http://" + c.HTTPAddr
 	}
 	return c
+}
+
+// pruneGrace is PruneGrace with its default applied.
+func (c Config) pruneGrace() time.Duration {
+	switch {
+	case c.PruneGrace == 0:
+		return housekeeping.DefaultPruneGrace
+	case c.PruneGrace < 0:
+		return 0
+	}
+	return c.PruneGrace
 }
 
 // RepoRoot is where bare repositories live.

@@ -59,7 +59,7 @@ func commands() []command {
 		{"user", "user create|block|unblock|2fa …", cmdUser},
 		{"token", "token create|revoke|list|rotate …", cmdToken},
 		{"group", "group create PATH [--visibility private|internal|public]", cmdGroup},
-		{"repo", "repo create NAMESPACE/NAME [--visibility private|internal|public]", cmdRepo},
+		{"repo", "repo create NAMESPACE/NAME [--visibility private|internal|public] | prune NAMESPACE/NAME [--grace 10m]", cmdRepo},
 		{"member", "member add (NAMESPACE/NAME | GROUP) USER --access guest|reporter|developer|maintainer|owner", cmdMember},
 		{"key", "key add --user U --title T (--key \"ssh-ed25519 …\" | --file F)", cmdKey},
 		{"settings", "settings get [KEY] | set KEY=VALUE …", cmdSettings},

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/housekeeping"
 	"github.com/gitgate/gitgate/repos"
 )
 
@@ -34,8 +35,11 @@ func cmdGroup(ctx context.Context, a *app, args []string) error {
 }
 
 func cmdRepo(ctx context.Context, a *app, args []string) error {
+	if len(args) > 0 && args[0] == "prune" {
+		return cmdRepoPrune(ctx, a, args[1:])
+	}
 	if len(args) == 0 || args[0] != "create" {
-		return usagef("usage: gitgate repo create NAMESPACE/NAME [--visibility private|internal|public]")
+		return usagef("usage: gitgate repo create NAMESPACE/NAME [--visibility private|internal|public] | repo prune NAMESPACE/NAME [--grace 10m]")
 	}
 	fs := newFlagSet("repo create", a)
 	visibility := fs.String("visibility", repos.Private, "private, internal or public")
@@ -60,6 +64,38 @@ func cmdRepo(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "Created repository %s (id %d, %s)\n", p.FullPath(), p.ID, p.Visibility)
+	return nil
+}
+
+// cmdRepoPrune deletes a repository's unreachable objects (of deleted
+// and force-pushed branches) older than the grace now, rather than two
+// weeks after the weekly repack moved them aside: the same job as the
+// API's POST /projects/:id/housekeeping task=prune.
+func cmdRepoPrune(ctx context.Context, a *app, args []string) error {
+	const usage = "repo prune NAMESPACE/NAME [--grace 10m]"
+	fs := newFlagSet("repo prune", a)
+	grace := fs.Duration("grace", housekeeping.DefaultPruneGrace,
+		"keep unreachable objects younger than this (a push in flight needs a few seconds; 0 only when no push can run)")
+	pos, err := parseExact(fs, args, 1, usage)
+	if err != nil {
+		return err
+	}
+	if *grace < 0 {
+		return usagef("--grace must not be negative")
+	}
+	s, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	p, err := s.repos.Find(ctx, pos[0])
+	if err != nil {
+		return fmt.Errorf("repository %s: %w", pos[0], err)
+	}
+	if err := housekeeping.Run(ctx, "", s.repos.DiskPath(p.ID), housekeeping.TaskPrune, *grace); err != nil {
+		return fmt.Errorf("prune %s: %w", p.FullPath(), err)
+	}
+	fmt.Fprintf(a.stdout, "Pruned unreachable objects older than %s from %s\n", *grace, p.FullPath())
 	return nil
 }
 
