@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/housekeeping"
 	"github.com/gitgate/gitgate/metrics"
 	"github.com/gitgate/gitgate/repos"
 	"github.com/gitgate/gitgate/store"
@@ -47,6 +48,9 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Metrics counts refused requests (optional).
 	Metrics *metrics.Metrics
+	// Housekeeping runs a maintenance task on a repository directory now
+	// (POST /projects/:id/housekeeping); nil answers 503.
+	Housekeeping func(ctx context.Context, repoDir string, task housekeeping.Task) error
 }
 
 // Handler serves /api/v4/.

@@ -328,13 +328,16 @@ type Settings struct {
 	PasswordAuthenticationEnabledForGit  bool   `json:"password_authentication_enabled_for_git"`
 	ImpersonationEnabled                 bool   `json:"impersonation_enabled"`
 	PersonalAccessTokenPrefix            string `json:"personal_access_token_prefix"`
+	// GitFetchReachableOnly is gitgate's own (GitLab has no such setting).
+	GitFetchReachableOnly bool `json:"git_fetch_reachable_only"`
 }
 
 // SettingsJSON renders the instance settings.
 func SettingsJSON(s auth.Settings) Settings {
 	out := Settings{ID: 1, RequirePersonalAccessTokenExpiry: s.RequireExpiry,
 		EnforcePersonalAccessTokenExpiration: s.EnforceExpiration, PasswordAuthenticationEnabledForGit: s.PasswordForGit,
-		ImpersonationEnabled: s.ImpersonationEnabled, PersonalAccessTokenPrefix: s.TokenPrefix}
+		ImpersonationEnabled: s.ImpersonationEnabled, PersonalAccessTokenPrefix: s.TokenPrefix,
+		GitFetchReachableOnly: s.GitFetchReachableOnly}
 	if s.MaxLifetimeDays > 0 {
 		d := s.MaxLifetimeDays
 		out.MaxPersonalAccessTokenLifetime = &d

@@ -163,6 +163,7 @@ func (h *Handler) table() []route {
 		r(get, "projects/:id/members", authOptional, scopeDefault, listMembers),
 		r(post, "projects/:id/members", authRequired, scopeDefault, addMember),
 		r(del, "projects/:id/members/:user_id", authRequired, scopeDefault, removeMember),
+		r(post, "projects/:id/housekeeping", authRequired, scopeDefault, startHousekeeping),
 
 		r(get, "application/settings", authRequired, scopeDefault, getSettings),
 		r(put, "application/settings", authRequired, scopeDefault, updateSettings),

@@ -21,6 +21,9 @@ const (
 	SettingPasswordForGit       = "password_authentication_enabled_for_git"
 	SettingImpersonationEnabled = "impersonation_enabled"
 	SettingTokenPrefix          = "personal_access_token_prefix"
+	// SettingGitFetchReachableOnly refuses fetches of objects no ref
+	// reaches (docs/repositories.md, "Objects of deleted branches").
+	SettingGitFetchReachableOnly = "git_fetch_reachable_only"
 )
 
 // Settings are the instance's token and authentication settings.
@@ -32,6 +35,9 @@ type Settings struct {
 	PasswordForGit       bool
 	ImpersonationEnabled bool
 	TokenPrefix          string
+	// GitFetchReachableOnly serves fetches over protocol v0, which
+	// refuses wants no ref reaches; protocol v2 does not check.
+	GitFetchReachableOnly bool
 }
 
 // DefaultSettings are the values of an instance nobody configured.
@@ -48,7 +54,7 @@ func DefaultSettings() Settings {
 // SettingNames lists the setting keys in display order.
 func SettingNames() []string {
 	return []string{SettingMaxLifetime, SettingRequireExpiry, SettingEnforceExpiration,
-		SettingPasswordForGit, SettingImpersonationEnabled, SettingTokenPrefix}
+		SettingPasswordForGit, SettingImpersonationEnabled, SettingTokenPrefix, SettingGitFetchReachableOnly}
 }
 
 // Map renders the settings as key → value strings (the CLI's and the
@@ -59,12 +65,13 @@ func (s Settings) Map() map[string]string {
 		lifetime = strconv.Itoa(s.MaxLifetimeDays)
 	}
 	return map[string]string{
-		SettingMaxLifetime:          lifetime,
-		SettingRequireExpiry:        strconv.FormatBool(s.RequireExpiry),
-		SettingEnforceExpiration:    strconv.FormatBool(s.EnforceExpiration),
-		SettingPasswordForGit:       strconv.FormatBool(s.PasswordForGit),
-		SettingImpersonationEnabled: strconv.FormatBool(s.ImpersonationEnabled),
-		SettingTokenPrefix:          s.TokenPrefix,
+		SettingMaxLifetime:           lifetime,
+		SettingRequireExpiry:         strconv.FormatBool(s.RequireExpiry),
+		SettingEnforceExpiration:     strconv.FormatBool(s.EnforceExpiration),
+		SettingPasswordForGit:        strconv.FormatBool(s.PasswordForGit),
+		SettingImpersonationEnabled:  strconv.FormatBool(s.ImpersonationEnabled),
+		SettingTokenPrefix:           s.TokenPrefix,
+		SettingGitFetchReachableOnly: strconv.FormatBool(s.GitFetchReachableOnly),
 	}
 }
 
@@ -102,6 +109,8 @@ func (s *Settings) apply(key, value string) error {
 		return parseBool(&s.PasswordForGit, def.PasswordForGit)
 	case SettingImpersonationEnabled:
 		return parseBool(&s.ImpersonationEnabled, def.ImpersonationEnabled)
+	case SettingGitFetchReachableOnly:
+		return parseBool(&s.GitFetchReachableOnly, def.GitFetchReachableOnly)
 	case SettingTokenPrefix:
 		if value == "" {
 			s.TokenPrefix = def.TokenPrefix

@@ -15,7 +15,9 @@ import (
 	"mime"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gitgate/gitgate/auth"
@@ -51,6 +53,15 @@ type Handler struct {
 	Throttle *throttle.Limiter
 	// TrustedProxies may set X-Forwarded-For.
 	TrustedProxies []netip.Prefix
+	// BodyIdleTimeout is how long one read of a Git POST body may wait for
+	// data before the request fails and its git is killed (zero:
+	// DefaultBodyIdleTimeout; negative: no limit). A body that keeps
+	// moving is never cut, however long it takes.
+	BodyIdleTimeout time.Duration
+	// UploadPackMaxBody bounds an upload-pack request body after gzip
+	// decoding (zero: DefaultUploadPackMaxBody; negative: no limit).
+	// receive-pack bodies, which carry the pushed pack, are not limited.
+	UploadPackMaxBody int64
 	// AfterPush, when set, is told the repository directory after every
 	// successful receive-pack (housekeeping). It must not block.
 	AfterPush func(repoDir string)
@@ -85,14 +96,8 @@ func ParseRoute(path string) (repoPath, endpoint string, ok bool) {
 		if strings.HasSuffix(rest, "/") || strings.HasPrefix(rest, "/") {
 			return "", "", false
 		}
-		if strings.HasSuffix(strings.ToLower(rest), ".git") {
-			rest = rest[:len(rest)-len(".git")]
-		}
-		// SplitPath would strip another ".git"; a name ending in .git
-		// is invalid anyway.
-		if strings.HasSuffix(strings.ToLower(rest), ".git") {
-			return "", "", false
-		}
+		// The same parser as the SSH door's, so both resolve a path
+		// alike (".git" optional, any case).
 		ns, name, err := repos.SplitPath(rest)
 		if err != nil {
 			return "", "", false
@@ -393,7 +398,12 @@ func wantsV2(p string) bool {
 // ref) and buffered, so that a failing git is still a proper HTTP error
 // rather than a broken pkt-line stream.
 func (h *Handler) advertise(q *request, proj *store.Project, dir string) string {
-	proto := protocol(q.r)
+	cmd := gitproc.Command{Service: q.service, RepoDir: dir, StatelessRPC: true, AdvertiseRefs: true, Protocol: protocol(q.r)}
+	if err := h.restrictFetch(q.r.Context(), &cmd); err != nil {
+		h.infraError(q, "read settings", err)
+		return "error"
+	}
+	proto := cmd.Protocol
 	v2 := q.service == gitproc.UploadPack && wantsV2(proto)
 	var out, stderr bytes.Buffer
 	key, cacheable := capabilityKeyFor(dir, proto)
@@ -406,10 +416,8 @@ func (h *Handler) advertise(q *request, proj *store.Project, dir string) string 
 	if hit {
 		out.Write(cached)
 	} else {
-		err = h.Runner.Run(q.r.Context(), gitproc.Command{
-			Service: q.service, RepoDir: dir, StatelessRPC: true, AdvertiseRefs: true,
-			Protocol: proto, Stdout: &out, Stderr: &limitedWriter{w: &stderr, n: 64 << 10},
-		})
+		cmd.Stdout, cmd.Stderr = &out, &limitedWriter{w: &stderr, n: 64 << 10}
+		err = h.Runner.Run(q.r.Context(), cmd)
 		if err == nil && cacheable {
 			h.caps.put(key, out.Bytes())
 		}
@@ -445,7 +453,17 @@ func (h *Handler) advertise(q *request, proj *store.Project, dir string) string 
 
 // rpc runs one stateless RPC, streaming both ways.
 func (h *Handler) rpc(q *request, proj *store.Project, dir string) string {
-	r, ctx := q.r, q.r.Context()
+	r := q.r
+	// A stalled or oversized body ends the run through this context, which
+	// kills git. Why is kept aside: net/http cancels the request's own
+	// context on a failed body read too, which would hide it.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	var bodyErr atomic.Pointer[error]
+	fail := func(err error) {
+		bodyErr.CompareAndSwap(nil, &err)
+		cancel()
+	}
 	start := time.Now()
 	defer func() {
 		if h.Metrics != nil {
@@ -453,6 +471,10 @@ func (h *Handler) rpc(q *request, proj *store.Project, dir string) string {
 		}
 	}()
 	cmd := gitproc.Command{Service: q.service, RepoDir: dir, StatelessRPC: true, Protocol: protocol(r)}
+	if err := h.restrictFetch(ctx, &cmd); err != nil {
+		h.infraError(q, "read settings", err)
+		return "error"
+	}
 	if q.service == gitproc.ReceivePack {
 		config, env, err := h.Repos.ReceiveHook(ctx, q.p, proj)
 		if err != nil {
@@ -466,20 +488,33 @@ func (h *Handler) rpc(q *request, proj *store.Project, dir string) string {
 	// still being read.
 	_ = rc.EnableFullDuplex()
 
-	var body io.Reader = &countingReader{r: r.Body, n: &q.bytesIn}
+	idle := h.BodyIdleTimeout
+	if idle == 0 {
+		idle = DefaultBodyIdleTimeout
+	}
+	var body io.Reader = &idleBody{r: &countingReader{r: r.Body, n: &q.bytesIn}, rc: rc, idle: idle, fail: fail}
 	if strings.EqualFold(strings.TrimSpace(r.Header.Get("Content-Encoding")), "gzip") {
 		gz, err := gzip.NewReader(body)
 		if err != nil {
+			if errors.Is(err, errBodyIdle) {
+				return h.bodyFailed(q, proj, err, false)
+			}
 			plain(q.w, http.StatusBadRequest, "Bad gzip request body.", false)
 			return "error"
 		}
 		defer gz.Close()
 		body = gz
 	}
-	out := &responseStream{w: q.w, rc: rc, n: &q.bytesOut, contentType: "application/x-" + q.service + "-result"}
+	if max := h.uploadPackMax(); q.service == gitproc.UploadPack && max > 0 {
+		body = newLimitedBody(body, max, fail)
+	}
+	out := &responseStream{ctx: ctx, w: q.w, rc: rc, n: &q.bytesOut, contentType: "application/x-" + q.service + "-result"}
 	var stderr bytes.Buffer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = body, out, &limitedWriter{w: &stderr, n: 64 << 10}
 	err := h.Runner.Run(ctx, cmd)
+	if be := bodyErr.Load(); be != nil && (errors.Is(*be, errBodyIdle) || errors.Is(*be, errBodyTooLarge)) {
+		return h.bodyFailed(q, proj, *be, out.started)
+	}
 	switch {
 	case ctx.Err() != nil:
 		return "client_gone"
@@ -499,6 +534,49 @@ func (h *Handler) rpc(q *request, proj *store.Project, dir string) string {
 		h.AfterPush(dir)
 	}
 	return "ok"
+}
+
+// restrictFetch applies the instance setting git_fetch_reachable_only
+// (repos.RestrictFetch) to an upload-pack run.
+func (h *Handler) restrictFetch(ctx context.Context, cmd *gitproc.Command) error {
+	if cmd.Service != gitproc.UploadPack {
+		return nil
+	}
+	st, err := h.Auth.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	if st.GitFetchReachableOnly {
+		repos.RestrictFetch(cmd)
+	}
+	return nil
+}
+
+// bodyFailed answers a request whose body stalled (408) or outgrew the
+// upload-pack limit (413); git has been killed. Once git has started
+// answering, the status is sent already and the response just ends.
+func (h *Handler) bodyFailed(q *request, proj *store.Project, cause error, started bool) string {
+	h.log().Warn("git http request body refused", "service", q.service, "repo", proj.FullPath(), "reason", cause.Error(),
+		"bytes_in", q.bytesIn)
+	if errors.Is(cause, errBodyTooLarge) {
+		if !started {
+			plain(q.w, http.StatusRequestEntityTooLarge, "Request too large: an upload-pack request may hold at most "+
+				strconv.FormatInt(h.uploadPackMax(), 10)+" bytes (after gzip decoding).", false)
+		}
+		return "denied"
+	}
+	if !started {
+		q.w.Header().Set("Connection", "close")
+		plain(q.w, http.StatusRequestTimeout, "Request body timeout: the client sent no data for too long.", false)
+	}
+	return "client_gone"
+}
+
+func (h *Handler) uploadPackMax() int64 {
+	if h.UploadPackMaxBody == 0 {
+		return DefaultUploadPackMaxBody
+	}
+	return h.UploadPackMaxBody
 }
 
 // plain writes a one-line text/plain answer git shows to the person.

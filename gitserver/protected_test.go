@@ -90,3 +90,54 @@ func TestDeveloperCreatesTheDefaultBranchOfAnEmptyRepository(t *testing.T) {
 		t.Fatalf("second push: err=%v, stderr:\n%s\nwant %q", r.Err, r.Stderr, want)
 	}
 }
+
+func TestPushRefusesBranchAndTagNamesGitAndGitLabRefuse(t *testing.T) {
+	f := newFixture(t, store.SQLite, nil)
+	dir, r := f.clone(t, f.url("maintainer", "grp/internal"))
+	if r.Err != nil {
+		t.Fatalf("clone: %v\n%s", r.Err, r.Stderr)
+	}
+	f.commit(t, dir, "feat.txt", "feature")
+	head := strings.TrimSpace(f.MustGit(dir, "rev-parse", "HEAD"))
+	hex := strings.Repeat("ab", 20)
+	r = f.Git(dir, "push", "origin", "HEAD:feat", "HEAD:HEAD", "HEAD:refs/heads/-x", "HEAD:refs/heads/refs/heads/main",
+		"HEAD:refs/heads/"+hex, "HEAD:refs/tags/HEAD", "HEAD:refs/tags/"+hex, "HEAD:refs/tags/main", "HEAD:refs/tags/v1")
+	if r.Err == nil {
+		t.Fatal("push with refused names succeeded")
+	}
+	for _, want := range []string{
+		"! [remote rejected] HEAD -> HEAD (You cannot create a branch named HEAD.)",
+		"! [remote rejected] HEAD -> -x (You cannot create a branch whose name starts with '-'.)",
+		"! [remote rejected] HEAD -> refs/heads/main (You cannot create a branch whose name starts with refs/heads/.)",
+		"! [remote rejected] HEAD -> " + hex + " (You cannot create a branch with a 40-character hexadecimal branch name.)",
+		"! [remote rejected] HEAD -> HEAD (You cannot create a tag named HEAD.)",
+		"! [remote rejected] HEAD -> " + hex + " (You cannot create a tag with a SHA-1 or SHA-256 tag name.)",
+		"! [remote rejected] HEAD -> main (You cannot use default branch name to create a tag.)",
+	} {
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("git push shows:\n%s\nwant the line %q", r.Stderr, want)
+		}
+	}
+	refs := f.remoteRefs(t, "grp/internal")
+	for _, bad := range []string{"refs/heads/HEAD", "refs/heads/-x", "refs/heads/refs/heads/main", "refs/heads/" + hex,
+		"refs/tags/HEAD", "refs/tags/" + hex, "refs/tags/main"} {
+		if _, ok := refs[bad]; ok {
+			t.Errorf("%s was created", bad)
+		}
+	}
+	// The good refs of the same push land.
+	if refs["refs/heads/feat"] != head || refs["refs/tags/v1"] != head {
+		t.Errorf("feat = %q, v1 = %q, want both at %s", refs["refs/heads/feat"], refs["refs/tags/v1"], head)
+	}
+	// Ordinary pushes still work: update, force-push and delete an
+	// unprotected branch.
+	f.commit(t, dir, "more.txt", "more")
+	f.MustGit(dir, "push", "-q", "origin", "HEAD:feat")
+	f.MustGit(dir, "commit", "-q", "--amend", "-m", "rewritten")
+	f.MustGit(dir, "push", "-q", "--force", "origin", "HEAD:feat")
+	f.MustGit(dir, "push", "-q", "origin", "--delete", "feat", "v1")
+	refs = f.remoteRefs(t, "grp/internal")
+	if _, ok := refs["refs/heads/feat"]; ok {
+		t.Error("feat not deleted")
+	}
+}

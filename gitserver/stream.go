@@ -1,6 +1,7 @@
 package gitserver
 
 import (
+	"context"
 	"io"
 	"net/http"
 )
@@ -23,6 +24,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // answered with an error status), and every write is flushed at once, so
 // progress and pack data reach the client as git produces them.
 type responseStream struct {
+	// ctx is the run's: once it ends (a refused request body), git's last
+	// words are not passed on, so the refusal can still be the answer.
+	ctx         context.Context
 	w           http.ResponseWriter
 	rc          *http.ResponseController
 	n           *int64
@@ -39,6 +43,9 @@ func (s *responseStream) start() {
 }
 
 func (s *responseStream) Write(p []byte) (int, error) {
+	if s.ctx != nil && s.ctx.Err() != nil {
+		return 0, s.ctx.Err()
+	}
 	if !s.started {
 		s.start()
 	}

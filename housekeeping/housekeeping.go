@@ -158,6 +158,13 @@ func (s *Scheduler) run(repoDir string) {
 		s.mu.Unlock()
 		return
 	}
+	if st.running {
+		// A task asked for by a person (RunNow) is running: look again
+		// once it is done.
+		s.schedule(repoDir, st, busyRetry)
+		s.mu.Unlock()
+		return
+	}
 	if s.cfg.Busy != nil && s.cfg.Busy() && time.Since(st.since) < s.cfg.MaxDefer {
 		s.schedule(repoDir, st, busyRetry)
 		s.mu.Unlock()
@@ -218,13 +225,12 @@ func (s *Scheduler) housekeep(ctx context.Context, dir string) error {
 	}
 	packs, _ := filepath.Glob(filepath.Join(packDir, "*.pack"))
 	bitmaps, _ := filepath.Glob(filepath.Join(packDir, "*.bitmap"))
-	stamp := filepath.Join(dir, fullStamp)
-	fi, err := os.Stat(stamp)
+	fi, err := os.Stat(filepath.Join(dir, fullStamp))
 	full := len(packs) > 0 && (len(bitmaps) == 0 || err != nil || time.Since(fi.ModTime()) >= s.cfg.FullEvery)
 	var steps [][]string
 	switch {
 	case full:
-		steps = append(steps, []string{"repack", "-q", "-a", "-d", "-b", "--cruft", "--cruft-expiration=2.weeks.ago"})
+		steps = append(steps, fullRepack(cruftExpiration))
 	case len(packs) >= IncrementalPackLimit:
 		steps = append(steps, []string{"repack", "-q", "-d", "--geometric=2", "--write-midx", "-b"})
 	}
@@ -233,27 +239,160 @@ func (s *Scheduler) housekeep(ctx context.Context, dir string) error {
 	}
 	steps = append(steps, []string{"pack-refs", "--all", "--prune"})
 	for _, args := range steps {
-		if err := s.git(ctx, dir, args...); err != nil {
+		if err := runGit(ctx, s.cfg.GitBin, dir, args...); err != nil {
 			return err
 		}
 	}
 	if full {
-		if err := os.WriteFile(stamp, nil, 0o640); err != nil {
-			return fmt.Errorf("record full repack: %w", err)
-		}
-		now := time.Now()
-		if err := os.Chtimes(stamp, now, now); err != nil {
-			return fmt.Errorf("record full repack: %w", err)
-		}
+		return recordFullRepack(dir)
 	}
 	return nil
 }
 
-func (s *Scheduler) git(ctx context.Context, dir string, args ...string) error {
+// cruftExpiration is how long the weekly full repack keeps unreachable
+// objects (in a cruft pack) before they are deleted.
+const cruftExpiration = "2.weeks.ago"
+
+// fullRepack is the full repack that keeps reachable objects in one pack
+// with a bitmap and moves unreachable ones into a cruft pack, deleting
+// those older than expiration.
+func fullRepack(expiration string) []string {
+	return []string{"repack", "-q", "-a", "-d", "-b", "--cruft", "--cruft-expiration=" + expiration}
+}
+
+func recordFullRepack(dir string) error {
+	stamp := filepath.Join(dir, fullStamp)
+	if err := os.WriteFile(stamp, nil, 0o640); err != nil {
+		return fmt.Errorf("record full repack: %w", err)
+	}
+	now := time.Now()
+	if err := os.Chtimes(stamp, now, now); err != nil {
+		return fmt.Errorf("record full repack: %w", err)
+	}
+	return nil
+}
+
+// Task is maintenance asked for by a person (the API's
+// POST /projects/:id/housekeeping, the CLI's repo prune) rather than by a
+// push.
+type Task string
+
+// Tasks, named as GitLab's housekeeping API names them.
+const (
+	// TaskEager is a full repack with bitmap, commit-graph and packed
+	// refs now, whatever state the repository is in.
+	TaskEager Task = "eager"
+	// TaskPrune also deletes unreachable objects (of deleted and
+	// force-pushed branches) older than the grace, instead of keeping
+	// them two weeks in the cruft pack.
+	TaskPrune Task = "prune"
+)
+
+// DefaultPruneGrace is how old an unreachable object must be before a
+// prune deletes it. A push's objects are unreachable from the moment they
+// leave receive-pack's quarantine until its ref update a moment later;
+// deleting them in between would corrupt the push. Ten minutes outlasts
+// any ref update by far, needs no lock, and works across replicas sharing
+// the storage; the price is that a branch deleted less than ten minutes
+// before a prune keeps its objects until the next one.
+const DefaultPruneGrace = 10 * time.Minute
+
+// ValidTask reports whether t is a task Run knows.
+func ValidTask(t Task) bool { return t == TaskEager || t == TaskPrune }
+
+// Run performs task on the repository dir now and waits for it. grace is
+// the prune's grace (see DefaultPruneGrace); zero or less deletes every
+// unreachable object, which is safe only when no push can be running.
+// gitBin "" is "git".
+func Run(ctx context.Context, gitBin, dir string, task Task, grace time.Duration) error {
+	if !ValidTask(task) {
+		return fmt.Errorf("unknown housekeeping task %q: use eager or prune", task)
+	}
+	if gitBin == "" {
+		gitBin = "git"
+	}
+	if _, err := os.Stat(filepath.Join(dir, "objects")); err != nil {
+		return fmt.Errorf("repository %s: %w", dir, err)
+	}
+	expiration := cruftExpiration
+	var steps [][]string
+	if task == TaskPrune {
+		expiration = gitAgo(grace)
+		// Reflog entries keep what they name alive; those of objects no
+		// ref reaches go now (gitgate keeps no reflogs, but a repository
+		// imported from elsewhere may carry them).
+		steps = append(steps, []string{"reflog", "expire", "--expire-unreachable=now", "--all"})
+	}
+	steps = append(steps, fullRepack(expiration),
+		// Rewritten in full (no --split): a commit-graph layer may still
+		// list commits the repack just deleted, and git finds commits
+		// through it.
+		[]string{"commit-graph", "write", "--reachable", "--changed-paths"},
+		[]string{"pack-refs", "--all", "--prune"})
+	for _, args := range steps {
+		if err := runGit(ctx, gitBin, dir, args...); err != nil {
+			return err
+		}
+	}
+	return recordFullRepack(dir)
+}
+
+// gitAgo renders a grace as git's approxidate ("600.seconds.ago", "now").
+func gitAgo(grace time.Duration) string {
+	if grace <= 0 {
+		return "now"
+	}
+	return fmt.Sprintf("%d.seconds.ago", int64(grace.Seconds()))
+}
+
+// ErrBusy means a housekeeping job is already running on the repository.
+var ErrBusy = errors.New("housekeeping is already running for this repository")
+
+// RunNow performs task on dir now, in the caller's goroutine, as one of
+// the scheduler's jobs: never at the same time as another job on the same
+// repository (ErrBusy then, GitLab's 409), and a push's job due meanwhile
+// waits for it.
+func (s *Scheduler) RunNow(ctx context.Context, dir string, task Task, grace time.Duration) error {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return errors.New("housekeeping is stopped")
+	}
+	st, ok := s.repos[dir]
+	if !ok {
+		st = &repoState{}
+		s.repos[dir] = st
+	}
+	if st.running {
+		s.mu.Unlock()
+		return ErrBusy
+	}
+	st.running = true
+	s.mu.Unlock()
+
+	err := Run(ctx, s.cfg.GitBin, dir, task, grace)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st.running = false
+	switch {
+	case st.again && st.timer == nil && !s.stopped:
+		// A push's job was asked for while this ran.
+		st.again = false
+		st.since = time.Now()
+		s.schedule(dir, st, s.cfg.Delay)
+	case st.timer == nil:
+		delete(s.repos, dir)
+	}
+	return err
+}
+
+// runGit runs one git command on the repository dir.
+func runGit(ctx context.Context, gitBin, dir string, args ...string) error {
 	// At the lowest CPU priority (nice 19, inherited by repack's
 	// pack-objects), a job that must run while Git is served takes only
 	// idle CPU.
-	cmd := exec.CommandContext(ctx, "nice", append([]string{"-n", "19", s.cfg.GitBin}, args...)...)
+	cmd := exec.CommandContext(ctx, "nice", append([]string{"-n", "19", gitBin}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(gitproc.Env(), "GIT_DIR="+dir)
 	// Its own process group, so a stop kills repack's children too.

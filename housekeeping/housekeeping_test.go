@@ -200,3 +200,40 @@ func TestLaterJobsRepackOnlyWhenPacksPileUpAndFullyAfterTheInterval(t *testing.T
 		t.Fatalf("fsck: %v\n%s", err, out)
 	}
 }
+
+func TestRunNowNeverOverlapsAnotherJobOnTheSameRepository(t *testing.T) {
+	dir := pushedRepo(t)
+	s := New(Config{Delay: time.Hour})
+	defer s.Stop(context.Background())
+	// A job (a push's, or another person's task) is running.
+	s.mu.Lock()
+	s.repos[dir] = &repoState{running: true}
+	s.mu.Unlock()
+	if err := s.RunNow(context.Background(), dir, TaskPrune, 0); err != ErrBusy {
+		t.Fatalf("RunNow during a job: %v, want ErrBusy", err)
+	}
+	s.mu.Lock()
+	s.repos[dir].running = false
+	s.mu.Unlock()
+	if err := s.RunNow(context.Background(), dir, TaskPrune, 0); err != nil {
+		t.Fatalf("RunNow: %v", err)
+	}
+	// A push during the task schedules the push's own job afterwards.
+	s.mu.Lock()
+	s.repos[dir] = &repoState{running: true}
+	s.mu.Unlock()
+	s.Pushed(dir)
+	s.mu.Lock()
+	again := s.repos[dir].again
+	s.repos[dir].running = false
+	s.mu.Unlock()
+	if !again {
+		t.Fatal("a push during a running task was not remembered")
+	}
+	if got := s.Pending(); got != 1 {
+		t.Fatalf("pending jobs: %d, want 1", got)
+	}
+	if err := s.RunNow(context.Background(), dir, "gc", 0); err == nil || !strings.Contains(err.Error(), "unknown housekeeping task") {
+		t.Fatalf("unknown task: %v", err)
+	}
+}

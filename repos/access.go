@@ -2,6 +2,7 @@ package repos
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/gitgate/gitgate/auth"
@@ -211,4 +212,68 @@ func CheckRefUpdate(level AccessLevel, rules []ProtectedRule, defaultBranch stri
 		return nil
 	}
 	return fmt.Errorf("protected branch %s: only maintainers may push", branch)
+}
+
+// Messages of CheckRefName, worded after GitLab's push checks.
+const (
+	msgHexBranch  message = "You cannot create a branch with a 40-character hexadecimal branch name."
+	msgSHATag     message = "You cannot create a tag with a SHA-1 or SHA-256 tag name."
+	msgDefaultTag message = "You cannot use default branch name to create a tag."
+)
+
+// hexBranch is GitLab's "looks like an object id" rule for branches: 40 hex
+// digits, alone or as the first component.
+var hexBranch = regexp.MustCompile(`^[0-9a-fA-F]{40}(-/|/|$)`)
+
+// shaPrefix is GitLab's rule for tags: no name starting with a full
+// SHA-1 (or SHA-256) object id.
+var shaPrefix = regexp.MustCompile(`^[0-9a-fA-F]{40}`)
+
+// CheckRefName applies the names git and GitLab refuse to a branch or tag
+// a push creates or moves (deletions are always allowed, so a bad name
+// that exists can be removed). git's own rules (git check-ref-format) are
+// receive-pack's; these come on top:
+//   - "HEAD" is not a branch or tag (git branch refuses it: refs/heads/HEAD
+//     makes every "HEAD" ambiguous);
+//   - a name starting with "-" reads as an option on every command line;
+//   - a name starting with "refs/heads/" or "refs/remotes/" (and, for a
+//     tag, "refs/tags/") is a fully qualified ref pushed one level too deep;
+//   - a branch named like an object id (40 hex digits), and a tag starting
+//     with one, would be mistaken for that object;
+//   - a tag may not be named like the default branch.
+//
+// Other refs (refs/merge-requests/…, refs/notes/…) are not checked.
+func CheckRefName(ref, defaultBranch string) error {
+	kind, name := "", ""
+	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok {
+		kind, name = "branch", b
+	} else if t, ok := strings.CutPrefix(ref, "refs/tags/"); ok {
+		kind, name = "tag", t
+	} else {
+		return nil
+	}
+	switch {
+	case name == "HEAD":
+		return message("You cannot create a " + kind + " named HEAD.")
+	case strings.HasPrefix(name, "-"):
+		return message("You cannot create a " + kind + " whose name starts with '-'.")
+	}
+	qualified := []string{"refs/heads/", "refs/remotes/"}
+	if kind == "tag" {
+		qualified = append(qualified, "refs/tags/")
+	}
+	for _, p := range qualified {
+		if strings.HasPrefix(name, p) {
+			return message("You cannot create a " + kind + " whose name starts with " + p + ".")
+		}
+	}
+	switch {
+	case kind == "branch" && hexBranch.MatchString(name):
+		return msgHexBranch
+	case kind == "tag" && shaPrefix.MatchString(name):
+		return msgSHATag
+	case kind == "tag" && name == defaultBranch:
+		return msgDefaultTag
+	}
+	return nil
 }

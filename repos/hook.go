@@ -142,7 +142,13 @@ func (s *Service) ReceiveHook(ctx context.Context, p *auth.Principal, proj *stor
 	}
 	// core.hooksPath also keeps any hook someone dropped into the
 	// repository's own hooks directory from running.
-	config = []string{"core.hooksPath=" + s.hooksDir}
+	// Every branch and tag a push creates goes through the hook too, for
+	// CheckRefName: receive.procReceiveRefs matches whole ref components,
+	// so names such as "-x" or 40 hex digits cannot be singled out. ("a:"
+	// is creations only: updates of existing refs stay on receive-pack's
+	// own path.)
+	config = []string{"core.hooksPath=" + s.hooksDir,
+		"receive.procReceiveRefs=a:refs/heads", "receive.procReceiveRefs=a:refs/tags"}
 	hr := make([]hookRule, 0, len(rules))
 	for _, r := range rules {
 		config = append(config, "receive.procReceiveRefs=refs/heads/"+r.Name)
@@ -295,6 +301,11 @@ func procReceive(ctx context.Context, in *bufio.Reader, out *bufio.Writer, hp ho
 // decideRef checks one update and performs it when allowed; it returns
 // the reason git shows when not.
 func decideRef(ctx context.Context, repo refStore, level AccessLevel, rules []ProtectedRule, defaultBranch string, empty bool, c RefUpdate) string {
+	if !isZero(c.New) {
+		if err := CheckRefName(c.Ref, defaultBranch); err != nil {
+			return oneLine(err.Error())
+		}
+	}
 	if !isZero(c.Old) && !isZero(c.New) {
 		ff, err := repo.isAncestor(ctx, c.Old, c.New)
 		// An undecidable ancestry counts as a rewrite: refuse rather

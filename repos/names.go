@@ -34,9 +34,16 @@ func ValidateSegment(s string) error {
 }
 
 // SplitPath validates "group/sub/project[.git]" (leading and trailing
-// slashes tolerated) and returns the namespace path and project path.
+// slashes tolerated) and returns the namespace path and project path. It
+// is the one repository-path parser of every door (HTTP, SSH, API, CLI):
+// the ".git" suffix is optional and, like the path itself, matched without
+// regard to case, as GitLab does (projects are found case-insensitively,
+// so "ALICE/PRIV.GIT" is alice/priv).
 func SplitPath(full string) (namespace, project string, err error) {
-	full = strings.TrimSuffix(strings.Trim(full, "/"), ".git")
+	full = strings.Trim(full, "/")
+	if len(full) >= len(".git") && strings.EqualFold(full[len(full)-len(".git"):], ".git") {
+		full = full[:len(full)-len(".git")]
+	}
 	if full == "" {
 		return "", "", fmt.Errorf("repository path is empty")
 	}

@@ -286,6 +286,9 @@ func checkBranchName(ctx context.Context, name string) error {
 	if err := exec.CommandContext(ctx, "git", "check-ref-format", "--branch", name).Run(); err != nil {
 		return fmt.Errorf("invalid branch name %q", name)
 	}
+	if err := CheckRefName("refs/heads/"+name, ""); err != nil {
+		return fmt.Errorf("invalid branch name %q: %w", name, err)
+	}
 	return nil
 }
 

@@ -1,11 +1,13 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/gitgate/gitgate/api"
+	"github.com/gitgate/gitgate/housekeeping"
 	"github.com/gitgate/gitgate/throttle"
 )
 
@@ -33,6 +35,9 @@ func mountAPI(s *Server, mux *http.ServeMux) {
 		Throttle:       lockout,
 		TrustedProxies: proxies,
 		Metrics:        s.Metrics,
+		Housekeeping: func(ctx context.Context, dir string, task housekeeping.Task) error {
+			return s.gitShared().Housekeeping.RunNow(ctx, dir, task, s.cfg.pruneGrace())
+		},
 	})
 	// One pattern per method: a method-less "/api/v4/" would conflict
 	// with a door that registers "GET /" (neither would be more specific).

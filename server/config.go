@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"time"
+
+	"github.com/gitgate/gitgate/housekeeping"
 )
 
 // Config is everything a gitgate server needs. Every field an operator can
@@ -45,6 +47,17 @@ type Config struct {
 	// retry (docs/authentication.md).
 	PasswordConcurrency  int
 	PasswordQueueTimeout time.Duration
+	// HTTPBodyIdleTimeout fails a Git HTTP request whose body sends no
+	// data for this long, and kills its git; a body that keeps moving is
+	// never cut. Negative: no limit.
+	HTTPBodyIdleTimeout time.Duration
+	// UploadPackMaxRequestBytes bounds an upload-pack request body over
+	// HTTP after gzip decoding (wants and haves). Negative: no limit.
+	UploadPackMaxRequestBytes int
+	// PruneGrace is how old an unreachable object must be before a prune
+	// deletes it, so that the objects of a push in flight survive.
+	// Negative: none (tests only).
+	PruneGrace time.Duration
 
 	HousekeepingDelay time.Duration
 	DisablePackCache  bool
@@ -102,6 +115,17 @@ func (c Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// pruneGrace is PruneGrace with its default applied.
+func (c Config) pruneGrace() time.Duration {
+	switch {
+	case c.PruneGrace == 0:
+		return housekeeping.DefaultPruneGrace
+	case c.PruneGrace < 0:
+		return 0
+	}
+	return c.PruneGrace
 }
 
 // RepoRoot is where bare repositories live.

@@ -132,6 +132,9 @@ func mountGitHTTP(s *Server, mux *http.ServeMux) {
 		Throttle:       g.Throttle,
 		TrustedProxies: proxies,
 		AfterPush:      g.Housekeeping.Pushed,
+
+		BodyIdleTimeout:   s.cfg.HTTPBodyIdleTimeout,
+		UploadPackMaxBody: int64(s.cfg.UploadPackMaxRequestBytes),
 	})
 }
 

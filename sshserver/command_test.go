@@ -26,6 +26,8 @@ func TestParseCommandAcceptsWhatGitClientsSend(t *testing.T) {
 		{"git-upload-pack '~/alice/proj.git'", Command{Verb: gitproc.UploadPack, Path: "alice/proj"}},
 		{"git-upload-pack '~alice/proj.git'", Command{Verb: gitproc.UploadPack, Path: "alice/proj"}},
 		{"git-upload-pack 'alice/proj.git/'", Command{Verb: gitproc.UploadPack, Path: "alice/proj"}},
+		{"git-upload-pack 'ALICE/PROJ.GIT'", Command{Verb: gitproc.UploadPack, Path: "ALICE/PROJ"}},
+		{"git-receive-pack 'Alice/Proj.Git'", Command{Verb: gitproc.ReceivePack, Path: "Alice/Proj"}},
 		{"personal_access_token ci api,read_repository 30", Command{Verb: VerbPersonalAccessToken, Args: []string{"ci", "api,read_repository", "30"}}},
 		{"personal_access_token 'my token' read_repository", Command{Verb: VerbPersonalAccessToken, Args: []string{"my token", "read_repository"}}},
 		{"personal_access_token", Command{Verb: VerbPersonalAccessToken, Args: nil}},

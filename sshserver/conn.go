@@ -217,7 +217,36 @@ func (s *Server) sessionChannel(srv *ssh.Server, conn *gossh.ServerConn, newChan
 	defer s.releaseSession(st)
 	s.deps.Metrics.SSHSessions.Inc()
 	defer s.deps.Metrics.SSHSessions.Dec()
-	ssh.DefaultSessionHandler(srv, conn, newChan, ctx)
+	ssh.DefaultSessionHandler(srv, conn, noAgentChannel{newChan}, ctx)
+}
+
+// agentRequest is OpenSSH's request to forward the client's agent.
+const agentRequest = "auth-agent-req@openssh.com"
+
+// noAgentChannel refuses agent forwarding on a session channel before
+// gliderlabs sees the request: its session handler answers "yes" to it
+// although gitgate never opens an agent channel, which would tell the
+// client its agent is reachable from here. Every other request passes on
+// in order.
+type noAgentChannel struct{ gossh.NewChannel }
+
+func (c noAgentChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error) {
+	ch, reqs, err := c.NewChannel.Accept()
+	if err != nil {
+		return ch, reqs, err
+	}
+	out := make(chan *gossh.Request)
+	go func() {
+		defer close(out)
+		for req := range reqs {
+			if req.Type == agentRequest {
+				_ = req.Reply(false, nil)
+				continue
+			}
+			out <- req
+		}
+	}()
+	return ch, out, nil
 }
 
 func (s *Server) acquireSession(st *connState) string {

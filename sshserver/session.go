@@ -120,6 +120,17 @@ func (s *Server) runGit(ctx ssh.Context, sess ssh.Session, p *auth.Principal, cm
 		Protocol: clientProtocol(sess.Environ()),
 		Stderr:   sess.Stderr(),
 	}
+	if cmd.Verb == gitproc.UploadPack {
+		st, err := s.deps.Auth.Settings(ctx)
+		if err != nil {
+			log.Error("ssh git: settings", "err", err)
+			done(resultError)
+			return resultError, s.refuse(sess, msgUnavailable)
+		}
+		if st.GitFetchReachableOnly {
+			repos.RestrictFetch(&run)
+		}
+	}
 	if cmd.Verb == gitproc.ReceivePack {
 		run.Config, run.Env, err = s.deps.Repos.ReceiveHook(ctx, p, proj)
 		if err != nil {

@@ -1,6 +1,7 @@
 package sshserver_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -515,5 +516,97 @@ func TestSSHOffersOnlyPublicKeyAndPasswordAuth(t *testing.T) {
 	slices.Sort(allowed)
 	if !slices.Equal(allowed, []string{"password", "publickey"}) {
 		t.Fatalf("allowed methods %v, want password and publickey only (no keyboard-interactive)", allowed)
+	}
+}
+
+func TestSSHRefusesAgentForwardingRequests(t *testing.T) {
+	e := startSSH(t, testenv.Options{})
+	alice := e.User("alice", testenv.UserOpts{})
+	kp := e.userKey(alice)
+	c, err := e.dialRaw("git", gossh.PublicKeys(kp.signer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	ok, err := sess.SendRequest("auth-agent-req@openssh.com", true, nil)
+	if err != nil {
+		t.Fatalf("agent request: %v", err)
+	}
+	if ok {
+		t.Fatal("the server accepted agent forwarding, though it never opens an agent channel")
+	}
+	// The session is still usable after the refusal.
+	var out bytes.Buffer
+	sess.Stdout = &out
+	if err := sess.Run(""); err != nil {
+		t.Fatalf("session after refused agent request: %v", err)
+	}
+	if !strings.Contains(out.String(), "Welcome to gitgate, @alice!") {
+		t.Fatalf("welcome after refused agent request: %q", out.String())
+	}
+}
+
+func TestBothDoorsResolveRepositoryPathsCaseInsensitively(t *testing.T) {
+	e := startSSH(t, testenv.Options{})
+	alice := e.User("alice", testenv.UserOpts{})
+	kp := e.userKey(alice)
+	token := e.Token(alice, auth.ScopeWriteRepository)
+	e.Project("alice/priv", repos.Private)
+	env := e.keyGit(kp)
+	if r := e.pushNew(env, e.sshURL("alice/priv"), "main:main"); r.Err != nil {
+		t.Fatalf("push: %v\n%s", r.Err, r.Stderr)
+	}
+	for _, path := range []string{"ALICE/PRIV", "Alice/Priv"} {
+		for _, suffix := range []string{".GIT", ".Git", ".git", ""} {
+			sshURL := "ssh://git@" + net.JoinHostPort(e.host, e.port) + "/" + path + suffix
+			if r := e.GitEnv("", env, "ls-remote", sshURL, "refs/heads/main"); r.Err != nil || !strings.Contains(r.Stdout, "refs/heads/main") {
+				t.Errorf("ssh %s%s: %v\nstdout %q\nstderr %s", path, suffix, r.Err, r.Stdout, r.Stderr)
+			}
+			httpURL := strings.TrimSuffix(e.RepoURL("alice", token, path), ".git") + suffix
+			if r := e.Git("", "ls-remote", httpURL, "refs/heads/main"); r.Err != nil || !strings.Contains(r.Stdout, "refs/heads/main") {
+				t.Errorf("http %s%s: %v\nstdout %q\nstderr %s", path, suffix, r.Err, r.Stdout, r.Stderr)
+			}
+		}
+	}
+	// Both doors refuse the same invalid path the same way.
+	if r := e.GitEnv("", env, "ls-remote", "ssh://git@"+net.JoinHostPort(e.host, e.port)+"/alice/priv.git.GIT"); r.Err == nil {
+		t.Errorf("ssh accepted a name ending in .git after the suffix")
+	}
+	if r := e.Git("", "ls-remote", strings.TrimSuffix(e.RepoURL("alice", token, "alice/priv"), ".git")+".git.GIT"); r.Err == nil {
+		t.Errorf("http accepted a name ending in .git after the suffix")
+	}
+}
+
+func TestSSHPushRefusesABranchNamedHEAD(t *testing.T) {
+	e := startSSH(t, testenv.Options{})
+	alice := e.User("alice", testenv.UserOpts{})
+	kp := e.userKey(alice)
+	e.Project("alice/proj", repos.Private)
+	env := e.keyGit(kp)
+	r := e.pushNew(env, e.sshURL("alice/proj"), "main:main")
+	if r.Err != nil {
+		t.Fatalf("push: %v\n%s", r.Err, r.Stderr)
+	}
+	dir := e.WorkTree()
+	r = e.GitEnv(dir, env, "push", e.sshURL("alice/proj"), "HEAD:HEAD", "HEAD:refs/tags/-v1", "HEAD:feat")
+	if r.Err == nil {
+		t.Fatal("push of a branch named HEAD succeeded")
+	}
+	for _, want := range []string{
+		"! [remote rejected] HEAD -> HEAD (You cannot create a branch named HEAD.)",
+		"! [remote rejected] HEAD -> -v1 (You cannot create a tag whose name starts with '-'.)",
+	} {
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("git push shows:\n%s\nwant the line %q", r.Stderr, want)
+		}
+	}
+	out := e.GitEnv("", env, "ls-remote", e.sshURL("alice/proj"))
+	if strings.Contains(out.Stdout, "refs/heads/HEAD") || strings.Contains(out.Stdout, "refs/tags/-v1") || !strings.Contains(out.Stdout, "refs/heads/feat") {
+		t.Errorf("refs after the push:\n%s", out.Stdout)
 	}
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/gitgate/gitgate/housekeeping"
 	"github.com/gitgate/gitgate/repos"
 )
 
@@ -38,5 +40,43 @@ func newRepoCmd(a *app) *cobra.Command {
 	create.Flags().StringVar(&visibility, "visibility", repos.Private, "private, internal or public")
 	create.Flags().StringVar(&branch, "default-branch", "main", "default branch")
 	create.Flags().StringVar(&description, "description", "", "description")
-	return parentCmd("repo", "Create repositories", "  gitgate repo create alice/hello --visibility private", create)
+	return parentCmd("repo", "Create repositories and prune their unreachable objects",
+		"  gitgate repo create alice/hello --visibility private\n  gitgate repo prune alice/hello", create, newRepoPruneCmd(a))
+}
+
+// newRepoPruneCmd deletes a repository's unreachable objects (of deleted
+// and force-pushed branches) older than the grace now, rather than two
+// weeks after the weekly repack moved them aside: the same job as the
+// API's POST /projects/:id/housekeeping task=prune (docs/repositories.md).
+func newRepoPruneCmd(a *app) *cobra.Command {
+	var grace time.Duration
+	c := &cobra.Command{
+		Use:   "prune NAMESPACE/NAME [--grace 10m]",
+		Short: "Delete a repository's unreachable objects (deleted or force-pushed branches) now",
+		Example: `  gitgate repo prune alice/hello
+  gitgate repo prune alice/hello --grace 1h`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if grace < 0 {
+				return usagef("--grace must not be negative")
+			}
+			s, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			p, err := s.repos.Find(cmd.Context(), args[0])
+			if err != nil {
+				return fmt.Errorf("repository %s: %w", args[0], err)
+			}
+			if err := housekeeping.Run(cmd.Context(), "", s.repos.DiskPath(p.ID), housekeeping.TaskPrune, grace); err != nil {
+				return fmt.Errorf("prune %s: %w", p.FullPath(), err)
+			}
+			fmt.Fprintf(a.stdout, "Pruned unreachable objects older than %s from %s\n", grace, p.FullPath())
+			return nil
+		},
+	}
+	c.Flags().DurationVar(&grace, "grace", housekeeping.DefaultPruneGrace,
+		"keep unreachable objects younger than this (a push in flight needs a few seconds; 0 only when no push can run)")
+	return c
 }
