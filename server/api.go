@@ -7,18 +7,18 @@ import (
 	"github.com/gitgate/gitgate/api"
 )
 
-// The REST API door: GitLab's v4 API under /api/v4/.
-func init() {
-	components = append(components, component{name: "api", mount: mountAPI})
-}
-
-func mountAPI(s *Server, mux *http.ServeMux) {
-	h := api.New(api.Config{
+// newAPI is the REST API door: GitLab's v4 API under /api/v4/.
+func (s *Server) newAPI() http.Handler {
+	return api.New(api.Config{
 		Auth:  s.Auth,
 		Repos: s.Repos,
 		Log:   s.log,
 		Links: s.apiLinks,
 	})
+}
+
+// mountAPI mounts the API door under api.Prefix.
+func mountAPI(mux *http.ServeMux, h http.Handler) {
 	// One pattern per method: a method-less "/api/v4/" would conflict
 	// with a door that registers "GET /" (neither would be more specific).
 	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
