@@ -73,7 +73,7 @@ func (c *Cmd) AddArgs(args ...Arg) *Cmd {
 func (c *Cmd) AddValues(values ...string) *Cmd {
 	for _, v := range values {
 		if strings.HasPrefix(v, "-") && c.err == nil {
-			c.err = fmt.Errorf("git %s: refusing argument %q: it would be read as an option", c.name(), v)
+			c.err = fmt.Errorf("git %s: refusing argument %q: it would be read as an option", c.Name(), v)
 		}
 		c.args = append(c.args, v)
 	}
@@ -176,6 +176,9 @@ func (c *Cmd) InHook() *Cmd {
 	return c
 }
 
+// String is the command line after the binary, for messages.
+func (c *Cmd) String() string { return strings.Join(c.args, " ") }
+
 // appendShared is append that, for an empty dst, keeps src itself rather
 // than a copy (the service runner passes a slice it builds for the
 // purpose, on every fetch); capped, so that a later append copies rather
@@ -187,7 +190,8 @@ func appendShared(dst, src []string) []string {
 	return append(dst, src...)
 }
 
-func (c *Cmd) name() string {
+// Name is the git subcommand, for messages.
+func (c *Cmd) Name() string {
 	if len(c.args) <= 2*c.nconfig {
 		return ""
 	}
@@ -245,7 +249,7 @@ func (c *Cmd) Start(ctx context.Context) error {
 		return err
 	}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start git %s: %w", c.name(), err)
+		return fmt.Errorf("start git %s: %w", c.Name(), err)
 	}
 	c.cmd = cmd
 	if c.metrics != nil {

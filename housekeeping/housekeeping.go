@@ -23,11 +23,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gitgate/gitgate/gitproc"
@@ -221,17 +219,17 @@ func (s *Scheduler) housekeep(ctx context.Context, dir string) error {
 	stamp := filepath.Join(dir, fullStamp)
 	fi, err := os.Stat(stamp)
 	full := len(packs) > 0 && (len(bitmaps) == 0 || err != nil || time.Since(fi.ModTime()) >= s.cfg.FullEvery)
-	var steps [][]string
+	var steps [][]gitproc.Arg
 	switch {
 	case full:
-		steps = append(steps, []string{"repack", "-q", "-a", "-d", "-b", "--cruft", "--cruft-expiration=2.weeks.ago"})
+		steps = append(steps, []gitproc.Arg{"repack", "-q", "-a", "-d", "-b", "--cruft", "--cruft-expiration=2.weeks.ago"})
 	case len(packs) >= IncrementalPackLimit:
-		steps = append(steps, []string{"repack", "-q", "-d", "--geometric=2", "--write-midx", "-b"})
+		steps = append(steps, []gitproc.Arg{"repack", "-q", "-d", "--geometric=2", "--write-midx", "-b"})
 	}
 	if len(packs) > 0 {
-		steps = append(steps, []string{"commit-graph", "write", "--reachable", "--split", "--changed-paths"})
+		steps = append(steps, []gitproc.Arg{"commit-graph", "write", "--reachable", "--split", "--changed-paths"})
 	}
-	steps = append(steps, []string{"pack-refs", "--all", "--prune"})
+	steps = append(steps, []gitproc.Arg{"pack-refs", "--all", "--prune"})
 	for _, args := range steps {
 		if err := s.git(ctx, dir, args...); err != nil {
 			return err
@@ -249,23 +247,18 @@ func (s *Scheduler) housekeep(ctx context.Context, dir string) error {
 	return nil
 }
 
-func (s *Scheduler) git(ctx context.Context, dir string, args ...string) error {
+func (s *Scheduler) git(ctx context.Context, dir string, args ...gitproc.Arg) error {
 	// At the lowest CPU priority (nice 19, inherited by repack's
 	// pack-objects), a job that must run while Git is served takes only
-	// idle CPU.
-	cmd := exec.CommandContext(ctx, "nice", append([]string{"-n", "19", s.cfg.GitBin}, args...)...)
-	cmd.Dir = dir
-	cmd.Env = append(gitproc.Env(), "GIT_DIR="+dir)
-	// Its own process group, so a stop kills repack's children too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	// idle CPU. In its own process group (gitproc's default), so a stop
+	// kills repack's children too.
 	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
+	g := gitproc.Git(args...).WithBin(s.cfg.GitBin).WithNice(19).WithGitDir(dir).WithStderr(&stderr)
+	if err := g.Run(ctx); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("git %s in %s: %v: %s", strings.Join(args, " "), dir, err, strings.TrimSpace(stderr.String()))
+		return fmt.Errorf("git %s in %s: %v: %s", g, dir, err, strings.TrimSpace(stderr.String()))
 	}
 	return nil
 }
