@@ -1,7 +1,9 @@
-// Package gitproc is the one way gitgate runs a Git service process
-// (upload-pack, receive-pack, upload-archive) for any door: the system git
-// binary, its own process group, streams wired straight through, killed
-// with its children when the context ends.
+// Package gitproc is the one way gitgate starts git. Cmd (command.go)
+// builds any git command: the system git binary, an environment of its own
+// (Env), its own process group, killed with its children when the context
+// ends, arguments from outside kept apart from options. Runner runs the
+// Git service processes (upload-pack, receive-pack, upload-archive) for
+// any door on top of it, streams wired straight through.
 package gitproc
 
 import (
@@ -97,67 +99,68 @@ func (e *ExitError) Error() string { return fmt.Sprintf("git exited with status 
 // Run executes the command and waits for it. When ctx ends first, the
 // whole process group is killed and ctx's error is returned.
 func (r *Runner) Run(ctx context.Context, c Command) error {
-	if !ValidService(c.Service) {
-		return fmt.Errorf("unknown git service %q", c.Service)
+	g, err := r.command(c)
+	if err != nil {
+		return err
 	}
-	bin := r.GitBin
-	if bin == "" {
-		bin = "git"
-	}
-	args := []string{}
-	for _, kv := range c.Config {
-		args = append(args, "-c", kv)
-	}
-	// The hook is honoured only from protected configuration, which
-	// includes the command line.
-	shared := c.Service == UploadPack && !c.AdvertiseRefs && r.PackObjectsHook != "" && r.PackCacheSocket != ""
-	if shared {
-		args = append(args, "-c", "uploadpack.packObjectsHook="+r.PackObjectsHook)
-	}
-	args = append(args, c.Service[len("git-"):])
-	if c.StatelessRPC {
-		args = append(args, "--stateless-rpc")
-	}
-	if c.AdvertiseRefs {
-		args = append(args, "--advertise-refs")
-	}
-	args = append(args, c.RepoDir)
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = c.RepoDir
-	cmd.Env = Env()
-	if ValidProtocol(c.Protocol) {
-		cmd.Env = append(cmd.Env, "GIT_PROTOCOL="+c.Protocol)
-	}
-	cmd.Env = append(cmd.Env, c.Env...)
-	if shared {
-		cmd.Env = append(cmd.Env, EnvPackCacheSocket+"="+r.PackCacheSocket)
-	}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	// A client that stops sending must not keep Wait (and the request)
-	// hanging once git has exited: exec copies a non-file Stdin in a
-	// goroutine that may sit in a network read.
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start git %s: %w", c.Service, err)
+	// Not Start(ctx): wait stops the process itself, gently first.
+	if err := g.Start(context.Background()); err != nil {
+		return err
 	}
 	r.running.Add(1)
 	defer func() {
 		r.lastExit.Store(time.Now().UnixNano())
 		r.running.Add(-1)
 	}()
-	if r.Metrics != nil {
-		r.Metrics.GitProcessesStarted.Inc()
-		r.Metrics.GitProcesses.Inc()
-		defer r.Metrics.GitProcesses.Dec()
+	return r.wait(ctx, g)
+}
+
+// command builds the service's git command line and environment.
+func (r *Runner) command(c Command) (*Cmd, error) {
+	if !ValidService(c.Service) {
+		return nil, fmt.Errorf("unknown git service %q", c.Service)
 	}
+	g := Git(Arg(c.Service[len("git-"):])).WithBin(r.GitBin).WithConfig(c.Config...)
+	// The hook is honoured only from protected configuration, which
+	// includes the command line.
+	shared := c.Service == UploadPack && !c.AdvertiseRefs && r.PackObjectsHook != "" && r.PackCacheSocket != ""
+	if shared {
+		g.WithConfig("uploadpack.packObjectsHook=" + r.PackObjectsHook)
+	}
+	if c.StatelessRPC {
+		g.AddArgs("--stateless-rpc")
+	}
+	if c.AdvertiseRefs {
+		g.AddArgs("--advertise-refs")
+	}
+	g.AddValues(c.RepoDir).WithDir(c.RepoDir)
+	env := make([]string, 0, len(c.Env)+2)
+	if ValidProtocol(c.Protocol) {
+		env = append(env, "GIT_PROTOCOL="+c.Protocol)
+	}
+	env = append(env, c.Env...)
+	if shared {
+		env = append(env, EnvPackCacheSocket+"="+r.PackCacheSocket)
+	}
+	g.WithEnv(env...)
+	// A client that stops sending must not keep Wait (and the request)
+	// hanging once git has exited: exec copies a non-file Stdin in a
+	// goroutine that may sit in a network read.
+	g.WithStdin(c.Stdin).WithStdout(c.Stdout).WithStderr(c.Stderr).WithWaitDelay(5 * time.Second).WithMetrics(r.Metrics)
+	return g, nil
+}
+
+// wait waits for the started service. When ctx ends first, the process
+// group gets SIGTERM, then SIGKILL after KillGrace, and ctx's error is
+// returned.
+func (r *Runner) wait(ctx context.Context, g *Cmd) error {
 	waitErr := make(chan error, 1)
-	go func() { waitErr <- cmd.Wait() }()
+	go func() { waitErr <- g.Wait() }()
 	select {
 	case err := <-waitErr:
 		return exitErr(err)
 	case <-ctx.Done():
-		pgid := cmd.Process.Pid
+		pgid := g.Pid()
 		_ = syscall.Kill(-pgid, syscall.SIGTERM)
 		grace := r.KillGrace
 		if grace == 0 {
@@ -193,8 +196,13 @@ const EnvPackCacheSocket = "GITGATE_PACK_SOCKET"
 // Env is the environment every git gitgate runs gets (services,
 // housekeeping, the pack cache): enough to run, nothing from the server's
 // own environment that could change git's behaviour.
-func Env() []string {
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "GIT_CONFIG_NOSYSTEM=1", "LANG=C"}
+func Env() []string { return appendEnv(make([]string, 0, envSize)) }
+
+// envSize is the most variables Env holds.
+const envSize = 5
+
+func appendEnv(env []string) []string {
+	env = append(env, "PATH="+os.Getenv("PATH"), "HOME="+os.TempDir(), "GIT_CONFIG_NOSYSTEM=1", "LANG=C")
 	if v := os.Getenv("GIT_EXEC_PATH"); v != "" {
 		env = append(env, "GIT_EXEC_PATH="+v)
 	}

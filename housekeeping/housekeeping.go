@@ -23,11 +23,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gitgate/gitgate/gitproc"
@@ -227,17 +225,17 @@ func (s *Scheduler) housekeep(ctx context.Context, dir string) error {
 	bitmaps, _ := filepath.Glob(filepath.Join(packDir, "*.bitmap"))
 	fi, err := os.Stat(filepath.Join(dir, fullStamp))
 	full := len(packs) > 0 && (len(bitmaps) == 0 || err != nil || time.Since(fi.ModTime()) >= s.cfg.FullEvery)
-	var steps [][]string
+	var steps [][]gitproc.Arg
 	switch {
 	case full:
 		steps = append(steps, fullRepack(cruftExpiration))
 	case len(packs) >= IncrementalPackLimit:
-		steps = append(steps, []string{"repack", "-q", "-d", "--geometric=2", "--write-midx", "-b"})
+		steps = append(steps, []gitproc.Arg{"repack", "-q", "-d", "--geometric=2", "--write-midx", "-b"})
 	}
 	if len(packs) > 0 {
-		steps = append(steps, []string{"commit-graph", "write", "--reachable", "--split", "--changed-paths"})
+		steps = append(steps, []gitproc.Arg{"commit-graph", "write", "--reachable", "--split", "--changed-paths"})
 	}
-	steps = append(steps, []string{"pack-refs", "--all", "--prune"})
+	steps = append(steps, []gitproc.Arg{"pack-refs", "--all", "--prune"})
 	for _, args := range steps {
 		if err := runGit(ctx, s.cfg.GitBin, dir, args...); err != nil {
 			return err
@@ -256,8 +254,8 @@ const cruftExpiration = "2.weeks.ago"
 // fullRepack is the full repack that keeps reachable objects in one pack
 // with a bitmap and moves unreachable ones into a cruft pack, deleting
 // those older than expiration.
-func fullRepack(expiration string) []string {
-	return []string{"repack", "-q", "-a", "-d", "-b", "--cruft", "--cruft-expiration=" + expiration}
+func fullRepack(expiration string) []gitproc.Arg {
+	return []gitproc.Arg{"repack", "-q", "-a", "-d", "-b", "--cruft", gitproc.Arg("--cruft-expiration=" + expiration)}
 }
 
 func recordFullRepack(dir string) error {
@@ -315,20 +313,20 @@ func Run(ctx context.Context, gitBin, dir string, task Task, grace time.Duration
 		return fmt.Errorf("repository %s: %w", dir, err)
 	}
 	expiration := cruftExpiration
-	var steps [][]string
+	var steps [][]gitproc.Arg
 	if task == TaskPrune {
 		expiration = gitAgo(grace)
 		// Reflog entries keep what they name alive; those of objects no
 		// ref reaches go now (gitgate keeps no reflogs, but a repository
 		// imported from elsewhere may carry them).
-		steps = append(steps, []string{"reflog", "expire", "--expire-unreachable=now", "--all"})
+		steps = append(steps, []gitproc.Arg{"reflog", "expire", "--expire-unreachable=now", "--all"})
 	}
 	steps = append(steps, fullRepack(expiration),
 		// Rewritten in full (no --split): a commit-graph layer may still
 		// list commits the repack just deleted, and git finds commits
 		// through it.
-		[]string{"commit-graph", "write", "--reachable", "--changed-paths"},
-		[]string{"pack-refs", "--all", "--prune"})
+		[]gitproc.Arg{"commit-graph", "write", "--reachable", "--changed-paths"},
+		[]gitproc.Arg{"pack-refs", "--all", "--prune"})
 	for _, args := range steps {
 		if err := runGit(ctx, gitBin, dir, args...); err != nil {
 			return err
@@ -388,23 +386,18 @@ func (s *Scheduler) RunNow(ctx context.Context, dir string, task Task, grace tim
 }
 
 // runGit runs one git command on the repository dir.
-func runGit(ctx context.Context, gitBin, dir string, args ...string) error {
+func runGit(ctx context.Context, gitBin, dir string, args ...gitproc.Arg) error {
 	// At the lowest CPU priority (nice 19, inherited by repack's
 	// pack-objects), a job that must run while Git is served takes only
-	// idle CPU.
-	cmd := exec.CommandContext(ctx, "nice", append([]string{"-n", "19", gitBin}, args...)...)
-	cmd.Dir = dir
-	cmd.Env = append(gitproc.Env(), "GIT_DIR="+dir)
-	// Its own process group, so a stop kills repack's children too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	// idle CPU. In its own process group (gitproc's default), so a stop
+	// kills repack's children too.
 	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
+	g := gitproc.Git(args...).WithBin(gitBin).WithNice(19).WithGitDir(dir).WithStderr(&stderr)
+	if err := g.Run(ctx); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("git %s in %s: %v: %s", strings.Join(args, " "), dir, err, strings.TrimSpace(stderr.String()))
+		return fmt.Errorf("git %s in %s: %v: %s", g, dir, err, strings.TrimSpace(stderr.String()))
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package packcache
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/gitgate/gitgate/gitproc"
 )
 
 // RunHook is the pack-objects hook: args are what upload-pack passes
@@ -113,10 +116,13 @@ func follow(f *os.File, status <-chan string, stdout io.Writer) (sent bool, err 
 
 // packSelf runs the real pack-objects in dir.
 func packSelf(args []string, dir string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cmd := exec.Command("git", args[1:]...)
-	cmd.Dir = dir
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
-	if err := cmd.Run(); err != nil {
+	// In the hook's environment and process group, as git would have run
+	// it; the arguments are upload-pack's own.
+	g := gitproc.Git().InHook().WithDir(dir).WithStdin(stdin).WithStdout(stdout).WithStderr(stderr)
+	for _, a := range args[1:] {
+		g.AddArgs(gitproc.Arg(a))
+	}
+	if err := g.Run(context.Background()); err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
 			return ee.ExitCode()

@@ -26,7 +26,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -310,14 +309,14 @@ func (c *Cache) produce(r *request, e *entry) {
 		return
 	}
 	defer f.Close()
-	cmd := exec.CommandContext(c.ctx, c.gitBin, r.args[1:]...)
-	cmd.Dir = r.dir
-	cmd.Env = gitproc.Env()
-	cmd.Stdin = strings.NewReader(string(r.input))
-	cmd.Stdout = f
+	// The arguments are those acceptable let through.
+	g := gitproc.Git().WithBin(c.gitBin).WithDir(r.dir)
+	for _, a := range r.args[1:] {
+		g.AddArgs(gitproc.Arg(a))
+	}
 	var stderr limited
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
+	g.WithStdin(strings.NewReader(string(r.input))).WithStdout(f).WithStderr(&stderr)
+	if err := g.Run(c.ctx); err != nil {
 		e.failed = true
 		c.log.Warn("pack cache: pack-objects failed", "repo", r.dir, "err", err, "stderr", strings.TrimSpace(stderr.String()))
 	}

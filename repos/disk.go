@@ -5,13 +5,14 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/gitgate/gitgate/gitproc"
 )
 
 // repoConfig is set on every new repository; docs/repositories.md says why.
-var repoConfig = [][2]string{
+var repoConfig = [][2]gitproc.Arg{
 	// Keep received packs as packs: exploding a big push into loose
 	// objects costs time and memory proportional to its size.
 	{"receive.unpackLimit", "1"},
@@ -53,11 +54,11 @@ func InitBare(ctx context.Context, dir, defaultBranch string) error {
 		return fmt.Errorf("create repository: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	if err := runGit(ctx, "", "init", "--quiet", "--bare", "--initial-branch="+defaultBranch, tmp); err != nil {
+	if err := runGit(ctx, gitproc.Git("init", "--quiet", "--bare", "--initial-branch").AddValues(defaultBranch, tmp)); err != nil {
 		return err
 	}
 	for _, kv := range repoConfig {
-		if err := runGit(ctx, tmp, "config", kv[0], kv[1]); err != nil {
+		if err := runGit(ctx, gitproc.Git("config", kv[0], kv[1]).WithGitDir(tmp)); err != nil {
 			return err
 		}
 	}
@@ -72,16 +73,11 @@ func InitBare(ctx context.Context, dir, defaultBranch string) error {
 	return nil
 }
 
-func runGit(ctx context.Context, dir string, args ...string) error {
-	cmd := exec.CommandContext(ctx, "git", args...)
-	if dir != "" {
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_DIR="+dir)
-	}
+// runGit runs g with git's message in its error.
+func runGit(ctx context.Context, g *gitproc.Cmd) error {
 	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("git %s: %v: %s", args[0], err, strings.TrimSpace(stderr.String()))
+	if err := g.WithStderr(&stderr).Run(ctx); err != nil {
+		return fmt.Errorf("git %s: %v: %s", g.Name(), err, strings.TrimSpace(stderr.String()))
 	}
 	return nil
 }

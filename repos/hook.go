@@ -335,7 +335,7 @@ func oneLine(s string) string {
 type gitRefStore struct{ dir string }
 
 func (g gitRefStore) empty(ctx context.Context) (bool, error) {
-	out, err := hookGit(ctx, g.dir, "for-each-ref", "--count=1", "--format=%(refname)")
+	out, err := hookGit(ctx, g.dir, gitproc.Git("for-each-ref", "--count=1", "--format=%(refname)"))
 	if err != nil {
 		return false, err
 	}
@@ -343,7 +343,7 @@ func (g gitRefStore) empty(ctx context.Context) (bool, error) {
 }
 
 func (g gitRefStore) isAncestor(ctx context.Context, old, new string) (bool, error) {
-	_, err := hookGit(ctx, g.dir, "merge-base", "--is-ancestor", old, new)
+	_, err := hookGit(ctx, g.dir, gitproc.Git("merge-base", "--is-ancestor").AddValues(old, new))
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() == 1 {
 		return false, nil
@@ -355,24 +355,23 @@ func (g gitRefStore) update(ctx context.Context, ref, old, new string) error {
 	// The old value guards against a concurrent push having moved the
 	// ref since receive-pack read it (a zero old value: must not exist).
 	if isZero(new) {
-		_, err := hookGit(ctx, g.dir, "update-ref", "-d", ref, old)
+		_, err := hookGit(ctx, g.dir, gitproc.Git("update-ref", "-d").AddValues(ref, old))
 		return err
 	}
-	_, err := hookGit(ctx, g.dir, "update-ref", "-m", "push", ref, new, old)
+	_, err := hookGit(ctx, g.dir, gitproc.Git("update-ref", "-m", "push").AddValues(ref, new, old))
 	return err
 }
 
-func hookGit(ctx context.Context, dir string, args ...string) ([]byte, error) {
+// hookGit runs g in the hook's environment (see gitproc.Cmd.InHook).
+func hookGit(ctx context.Context, dir string, g *gitproc.Cmd) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "git", args...)
+	g.InHook()
 	if dir != "" {
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_DIR="+dir)
+		g.WithGitDir(dir)
 	}
 	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, err := g.WithStderr(&stderr).Output(ctx)
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
@@ -383,7 +382,7 @@ func hookGit(ctx context.Context, dir string, args ...string) ([]byte, error) {
 			}
 			return out, &hookGitError{ExitError: ee, msg: msg}
 		}
-		return out, fmt.Errorf("git %s: %w", args[0], err)
+		return out, fmt.Errorf("git %s: %w", g.Name(), err)
 	}
 	return out, nil
 }

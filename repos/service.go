@@ -11,13 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/gitproc"
 	"github.com/gitgate/gitgate/store"
 )
 
@@ -283,7 +283,7 @@ func checkBranchName(ctx context.Context, name string) error {
 	if strings.HasPrefix(name, "-") || len(name) > 255 {
 		return fmt.Errorf("invalid branch name %q", name)
 	}
-	if err := exec.CommandContext(ctx, "git", "check-ref-format", "--branch", name).Run(); err != nil {
+	if err := gitproc.Git("check-ref-format", "--branch").AddValues(name).Run(ctx); err != nil {
 		return fmt.Errorf("invalid branch name %q", name)
 	}
 	if err := CheckRefName("refs/heads/"+name, ""); err != nil {

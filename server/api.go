@@ -11,23 +11,21 @@ import (
 	"github.com/gitgate/gitgate/throttle"
 )
 
-// The REST API door: GitLab's v4 API under /api/v4/.
-func init() {
-	components = append(components, component{name: "api", mount: mountAPI, start: startAPI})
-}
-
-// mountAPI gives the API a failed-authentication lockout of its own, with
-// the Git doors' limits: token guessing through /api/v4 is throttled, and
-// a ban there (one CI job with a revoked token behind a NAT) does not lock
-// the address out of Git, nor a Git ban out of the API.
-func mountAPI(s *Server, mux *http.ServeMux) {
+// newAPI is the REST API door: GitLab's v4 API under /api/v4/. It has a
+// failed-authentication lockout of its own, with the Git doors' limits:
+// token guessing through /api/v4 is throttled, and a ban there (one CI job
+// with a revoked token behind a NAT) does not lock the address out of Git,
+// nor a Git ban out of the API.
+func (s *Server) newAPI() (http.Handler, error) {
 	lockout, err := s.newLockout()
-	proxies, perr := throttle.ParsePrefixes(s.cfg.TrustedProxies)
-	if perr != nil && err == nil {
-		err = fmt.Errorf("GITGATE_TRUSTED_PROXIES: %w", perr)
+	if err != nil {
+		return nil, err
 	}
-	s.apiErr = err
-	h := api.New(api.Config{
+	proxies, err := throttle.ParsePrefixes(s.cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("GITGATE_TRUSTED_PROXIES: %w", err)
+	}
+	return api.New(api.Config{
 		Auth:           s.Auth,
 		Repos:          s.Repos,
 		Log:            s.log,
@@ -36,17 +34,19 @@ func mountAPI(s *Server, mux *http.ServeMux) {
 		TrustedProxies: proxies,
 		Metrics:        s.Metrics,
 		Housekeeping: func(ctx context.Context, dir string, task housekeeping.Task) error {
-			return s.gitShared().Housekeeping.RunNow(ctx, dir, task, s.cfg.pruneGrace())
+			return s.housekeeping.RunNow(ctx, dir, task, s.cfg.pruneGrace())
 		},
-	})
+	}), nil
+}
+
+// mountAPI mounts the API door under api.Prefix.
+func mountAPI(mux *http.ServeMux, h http.Handler) {
 	// One pattern per method: a method-less "/api/v4/" would conflict
 	// with a door that registers "GET /" (neither would be more specific).
 	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		mux.Handle(m+" "+api.Prefix+"/", h)
 	}
 }
-
-func startAPI(s *Server) error { return s.apiErr }
 
 // apiLinks gives the addresses shown in API objects: the configured
 // external URL, or the bound address when the configuration named port 0.

@@ -1,63 +1,45 @@
 package server
 
 import (
-	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/gitgate/gitgate/gitproc"
 	"github.com/gitgate/gitgate/gitserver"
 	"github.com/gitgate/gitgate/housekeeping"
 	"github.com/gitgate/gitgate/packcache"
 	"github.com/gitgate/gitgate/throttle"
 )
 
-// The Git-over-HTTP door: mounted at "/" (the API lives under /api/v4/
-// and the server's own pages under /-/, both more specific patterns), with
-// the pieces every Git door shares.
-func init() {
-	components = append(components, component{
-		name:     "git-http",
-		mount:    mountGitHTTP,
-		start:    startGitHTTP,
-		shutdown: stopGitHTTP,
-	})
-}
-
-// gitDoors is what the Git doors (HTTP and SSH) share: one process
-// runner, one failed-authentication lockout (failures count across the
-// Git doors; the API has its own), one housekeeping scheduler, and
-// gitgate's git hooks.
-type gitDoors struct {
-	Runner       *gitproc.Runner
-	Throttle     *throttle.Limiter
-	Housekeeping *housekeeping.Scheduler
-	PackCache    *packcache.Cache
-	packSockDir  string
-	// err is a configuration or hook installation failure, reported by
-	// Start (mount cannot fail).
-	err error
-}
-
-// gitShared builds the shared Git pieces on first use. Components mount
-// and start one after another on one goroutine, so no lock is needed.
-func (s *Server) gitShared() *gitDoors {
-	if s.git != nil {
-		return s.git
+// newLockout builds a failed-authentication lockout with the configured
+// limits. The Git doors share one (failures count across them) and the
+// API has its own (docs/api.md): a client failing on one must not lock
+// the other out of its address.
+func (s *Server) newLockout() (*throttle.Limiter, error) {
+	allow, err := throttle.ParsePrefixes(s.cfg.AuthLockoutAllowList)
+	if err != nil {
+		return nil, fmt.Errorf("GITGATE_AUTH_LOCKOUT_ALLOWLIST: %w", err)
 	}
-	g := &gitDoors{Runner: &gitproc.Runner{Metrics: s.Metrics}}
-	s.git = g
-	g.Throttle, g.err = s.newLockout()
-	g.Housekeeping = housekeeping.New(housekeeping.Config{
+	return throttle.New(throttle.Config{
+		MaxFailures: s.cfg.AuthLockoutFailures,
+		Window:      s.cfg.AuthLockoutWindow,
+		BanDuration: s.cfg.AuthLockoutDuration,
+		AllowList:   allow,
+		Now:         s.cfg.Now,
+	}), nil
+}
+
+// newHousekeeping is the scheduler both Git doors tell about pushes; it
+// waits for the runner to be quiet.
+func (s *Server) newHousekeeping() *housekeeping.Scheduler {
+	h := housekeeping.New(housekeeping.Config{
 		Delay: s.cfg.HousekeepingDelay,
 		// A quiet moment is a few seconds without any git service
 		// running, not a gap between two requests of one client.
-		Busy: func() bool { return g.Runner.QuietFor() < housekeepingQuiet },
+		Busy: func() bool { return s.runner.QuietFor() < housekeepingQuiet },
 		Log:  s.log,
 		Done: func(_ string, err error) {
 			result := "ok"
@@ -69,77 +51,73 @@ func (s *Server) gitShared() *gitDoors {
 	})
 	s.Metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "gitgate_housekeeping_pending", Help: "Repositories with a maintenance job waiting or running.",
-	}, func() float64 { return float64(g.Housekeeping.Pending()) }))
-	// git runs the hooks as the gitgate binary itself (or, in tests, the
-	// test binary, whose TestMain calls repos.RunHook).
+	}, func() float64 { return float64(h.Pending()) }))
+	return h
+}
+
+// installHooks writes gitgate's git hooks. git runs them as the gitgate
+// binary itself (or, in tests, the test binary, whose TestMain calls
+// repos.RunHook).
+func (s *Server) installHooks() error {
 	exe, err := os.Executable()
 	if err == nil {
 		err = s.Repos.InstallHooks(filepath.Join(s.cfg.DataDir, "hooks"), exe)
 	}
-	if err != nil && g.err == nil {
-		g.err = fmt.Errorf("install git hooks: %w", err)
+	if err != nil {
+		return fmt.Errorf("install git hooks: %w", err)
 	}
-	if err == nil && !s.cfg.DisablePackCache {
-		// A unix socket path must stay short (108 bytes), so it lives
-		// in a private temporary directory rather than the data dir.
-		g.packSockDir, err = os.MkdirTemp("", "gitgate-")
-		if err == nil {
-			g.PackCache, err = packcache.New(packcache.Config{
-				Dir:      filepath.Join(s.cfg.DataDir, "cache", "pack-objects"),
-				RepoRoot: s.cfg.RepoRoot(),
-				Socket:   filepath.Join(g.packSockDir, "pack.sock"),
-				Log:      s.log,
-				Counted:  func(result string) { s.Metrics.PackCacheRequests.WithLabelValues(result).Inc() },
-			})
-		}
-		if err != nil && g.err == nil {
-			g.err = fmt.Errorf("pack cache: %w", err)
-		}
-		if g.PackCache != nil {
-			g.Runner.PackObjectsHook = s.Repos.PackObjectsHook()
-			g.Runner.PackCacheSocket = filepath.Join(g.packSockDir, "pack.sock")
-		}
-	}
-	return g
+	return nil
 }
 
-// closePackCache stops the pack cache once no door serves any more.
-func (g *gitDoors) closePackCache() {
-	if g.PackCache != nil {
-		_ = g.PackCache.Close()
+// startPackCache starts the pack cache and points upload-pack at it
+// through the runner.
+func (s *Server) startPackCache() error {
+	// A unix socket path must stay short (108 bytes), so it lives in a
+	// private temporary directory rather than the data dir.
+	dir, err := os.MkdirTemp("", "gitgate-")
+	if err != nil {
+		return fmt.Errorf("pack cache: %w", err)
 	}
-	if g.packSockDir != "" {
-		_ = os.RemoveAll(g.packSockDir)
+	s.packSockDir = dir
+	sock := filepath.Join(dir, "pack.sock")
+	s.packCache, err = packcache.New(packcache.Config{
+		Dir:      filepath.Join(s.cfg.DataDir, "cache", "pack-objects"),
+		RepoRoot: s.cfg.RepoRoot(),
+		Socket:   sock,
+		Log:      s.log,
+		Counted:  func(result string) { s.Metrics.PackCacheRequests.WithLabelValues(result).Inc() },
+	})
+	if err != nil {
+		return fmt.Errorf("pack cache: %w", err)
 	}
+	s.runner.PackObjectsHook = s.Repos.PackObjectsHook()
+	s.runner.PackCacheSocket = sock
+	return nil
 }
 
 // housekeepingQuiet is how long the server must have served no Git before
 // maintenance starts.
 const housekeepingQuiet = 5 * time.Second
 
-func mountGitHTTP(s *Server, mux *http.ServeMux) {
-	g := s.gitShared()
+// newGitHTTP is the Git-over-HTTP door, mounted at "/" (the API lives
+// under /api/v4/ and the server's own pages under /-/, both more specific
+// patterns).
+func (s *Server) newGitHTTP() (*gitserver.Handler, error) {
 	proxies, err := throttle.ParsePrefixes(s.cfg.TrustedProxies)
-	if err != nil && g.err == nil {
-		g.err = fmt.Errorf("GITGATE_TRUSTED_PROXIES: %w", err)
+	if err != nil {
+		return nil, fmt.Errorf("GITGATE_TRUSTED_PROXIES: %w", err)
 	}
-	mux.Handle("/", &gitserver.Handler{
+	return &gitserver.Handler{
 		Auth:           s.Auth,
 		Repos:          s.Repos,
-		Runner:         g.Runner,
+		Runner:         s.runner,
 		Metrics:        s.Metrics,
 		Log:            s.log,
-		Throttle:       g.Throttle,
+		Throttle:       s.throttle,
 		TrustedProxies: proxies,
-		AfterPush:      g.Housekeeping.Pushed,
+		AfterPush:      s.housekeeping.Pushed,
 
 		BodyIdleTimeout:   s.cfg.HTTPBodyIdleTimeout,
 		UploadPackMaxBody: int64(s.cfg.UploadPackMaxRequestBytes),
-	})
-}
-
-func startGitHTTP(s *Server) error { return s.gitShared().err }
-
-func stopGitHTTP(s *Server, ctx context.Context) error {
-	return s.gitShared().Housekeeping.Stop(ctx)
+	}, nil
 }

@@ -20,10 +20,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/gitproc"
+	"github.com/gitgate/gitgate/housekeeping"
 	"github.com/gitgate/gitgate/metrics"
+	"github.com/gitgate/gitgate/packcache"
 	"github.com/gitgate/gitgate/repos"
 	"github.com/gitgate/gitgate/sshserver"
 	"github.com/gitgate/gitgate/store"
+	"github.com/gitgate/gitgate/throttle"
 )
 
 // Server is a running (or ready to run) gitgate instance.
@@ -34,41 +38,57 @@ type Server struct {
 	Auth    *auth.Service
 	Repos   *repos.Service
 	Metrics *metrics.Metrics
-	git     *gitDoors         // shared by the Git doors (git.go)
-	ssh     *sshserver.Server // the Git-over-SSH door (ssh.go)
-	apiErr  error             // the API door's configuration error (api.go)
 
-	httpServer *http.Server
+	// What the Git doors (HTTP and SSH) share (git.go): one process
+	// runner, one failed-authentication lockout (failures count across
+	// doors), one housekeeping scheduler and the pack cache.
+	runner       *gitproc.Runner
+	throttle     *throttle.Limiter
+	housekeeping *housekeeping.Scheduler
+	packCache    *packcache.Cache
+	packSockDir  string
+
+	ssh        *sshserver.Server // the Git-over-SSH door (ssh.go)
+	httpServer *http.Server      // the Git-over-HTTP and API doors
 	httpLn     net.Listener
 	wg         sync.WaitGroup
 }
 
-// New opens the database, applies migrations, loads the secret key (see
-// OpenDatabase), makes sure the first admin
-// exists and builds every handler. It does not listen yet.
-func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+// New builds the whole server, in this order: the storage (database,
+// migrations, secret key, repository root), the services (auth, repos, the first
+// admin), what the Git doors share (runner, lockout, housekeeping, hooks,
+// pack cache), then the doors (Git over HTTP, Git over SSH, the API). It
+// returns the first failure, having released what was built before it.
+// It does not listen yet: Start does.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err error) {
 	cfg = cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	// The database and the secret key first: a process that must refuse
-	// to start leaves nothing behind in its data directory.
+
+	// Storage: the database and the secret key first, so a process that
+	// must refuse to start leaves nothing behind in its data directory.
 	db, keys, _, err := OpenDatabase(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
+	s := &Server{cfg: cfg, log: log, DB: db, Metrics: metrics.New()}
+	defer func() {
+		if err != nil {
+			_ = s.release(context.Background())
+		}
+	}()
 	if err := os.MkdirAll(cfg.RepoRoot(), 0o750); err != nil {
-		db.Close()
 		return nil, fmt.Errorf("create repository storage %s: %w", cfg.RepoRoot(), err)
 	}
-	s := &Server{cfg: cfg, log: log, DB: db, Metrics: metrics.New()}
+
+	// Services.
 	s.Auth = auth.New(db, auth.WithClock(cfg.Now), auth.WithLogger(log), auth.WithSecrets(keys),
 		auth.WithPasswordConcurrency(cfg.PasswordConcurrency, cfg.PasswordQueueTimeout))
 	s.registerPasswordMetrics()
 	s.Repos = repos.New(db, cfg.RepoRoot(), cfg.Now)
 	created, generated, err := s.Auth.EnsureRoot(ctx, cfg.InitialRootPassword)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	if created && generated != "" {
@@ -78,16 +98,45 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	} else if created {
 		log.Info("created the admin user root with the password from GITGATE_INITIAL_ROOT_PASSWORD")
 	}
-	// Start-up work (migrations, hashing root's password) leaves garbage
-	// a long-running gateway should not keep resident.
-	defer debug.FreeOSMemory()
+
+	// What the Git doors share (git.go).
+	s.runner = &gitproc.Runner{Metrics: s.Metrics}
+	if s.throttle, err = s.newLockout(); err != nil {
+		return nil, err
+	}
+	s.housekeeping = s.newHousekeeping()
+	if err := s.installHooks(); err != nil {
+		return nil, err
+	}
+	if !cfg.DisablePackCache {
+		if err := s.startPackCache(); err != nil {
+			return nil, err
+		}
+	}
+
+	// Doors.
+	gitHTTP, err := s.newGitHTTP()
+	if err != nil {
+		return nil, err
+	}
+	if s.ssh, err = s.newSSH(); err != nil {
+		return nil, err
+	}
+	api, err := s.newAPI()
+	if err != nil {
+		return nil, err
+	}
 	s.httpServer = &http.Server{
-		Handler:           s.routes(),
+		Handler:           s.routes(gitHTTP, api),
 		ReadHeaderTimeout: 10 * time.Second,
 		// No Read/WriteTimeout: a long clone or push must live.
 		IdleTimeout: 120 * time.Second,
 		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+
+	// Start-up work (migrations, hashing root's password) leaves garbage
+	// a long-running gateway should not keep resident.
+	debug.FreeOSMemory()
 	return s, nil
 }
 
@@ -116,7 +165,9 @@ func (s *Server) registerPasswordMetrics() {
 // Config is the effective configuration.
 func (s *Server) Config() Config { return s.cfg }
 
-func (s *Server) routes() http.Handler {
+// routes mounts the HTTP doors: the server's own pages under /-/, the API
+// under /api/v4/ and Git at "/" (the least specific pattern).
+func (s *Server) routes(gitHTTP http.Handler, api http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /-/health", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -124,24 +175,10 @@ func (s *Server) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /-/readiness", s.readiness)
 	mux.Handle("GET /-/metrics", s.Metrics.Handler())
-	for _, c := range components {
-		if c.mount != nil {
-			c.mount(s, mux)
-		}
-	}
+	mountAPI(mux, api)
+	mux.Handle("/", gitHTTP)
 	return observe(mux, s.log, s.Metrics)
 }
-
-// component is one door's hooks into the server's life cycle. Each door's
-// wiring lives in its own file of this package and registers itself here.
-type component struct {
-	name     string
-	mount    func(*Server, *http.ServeMux)
-	start    func(*Server) error
-	shutdown func(*Server, context.Context) error
-}
-
-var components []component
 
 // readiness answers 200 only when the database answers and the
 // repository storage is writable.
@@ -178,16 +215,11 @@ func checkStorage(root string) error {
 	return os.Remove(filepath.Clean(name))
 }
 
-// Start binds the listeners and serves in the background.
+// Start binds the listeners and serves in the background: the SSH door
+// first, then HTTP, so that once /-/readiness answers every door is up.
 func (s *Server) Start() error {
-	// The doors start first, so that once /-/readiness answers, every
-	// door (SSH included, with its host keys) is up.
-	for _, c := range components {
-		if c.start != nil {
-			if err := c.start(s); err != nil {
-				return fmt.Errorf("start %s: %w", c.name, err)
-			}
-		}
+	if err := s.ssh.Listen(); err != nil {
+		return fmt.Errorf("start git-ssh: %w", err)
 	}
 	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
 	if err != nil {
@@ -213,28 +245,55 @@ func (s *Server) HTTPAddr() string {
 	return s.httpLn.Addr().String()
 }
 
-// Shutdown stops accepting, lets running requests finish within ctx, then
-// closes everything.
+// Shutdown stops the server, in this order, and returns the first error:
+//  1. both doors stop accepting and drain at once: running Git
+//     operations, SSH sessions and API requests finish within ctx (what
+//     is still running when ctx ends is cut off);
+//  2. background work stops: housekeeping (running jobs are killed, which
+//     git's atomic renames make safe), then the pack cache, which no
+//     upload-pack needs any more;
+//  3. storage closes: auth's pending usage writes, then the database.
 func (s *Server) Shutdown(ctx context.Context) error {
-	var err error
-	for _, c := range components {
-		if c.shutdown != nil {
-			if serr := c.shutdown(s, ctx); serr != nil && err == nil {
-				err = serr
-			}
-		}
-	}
-	if herr := s.httpServer.Shutdown(ctx); herr != nil && err == nil {
-		err = herr
-	}
+	var sshErr, httpErr error
+	var drained sync.WaitGroup
+	drained.Add(2)
+	go func() {
+		defer drained.Done()
+		sshErr = s.ssh.Shutdown(ctx)
+	}()
+	go func() {
+		defer drained.Done()
+		httpErr = s.httpServer.Shutdown(ctx)
+	}()
+	drained.Wait()
+	err := errors.Join(sshErr, httpErr)
 	if err != nil {
 		s.httpServer.Close()
 	}
 	s.wg.Wait()
-	if s.git != nil {
-		s.git.closePackCache()
+	if rerr := s.release(ctx); err == nil {
+		err = rerr
 	}
-	s.Auth.Close(ctx)
+	return err
+}
+
+// release stops the background work and closes the storage (steps 2 and 3
+// of Shutdown); New uses it to undo a partial build. It tolerates parts
+// never built and being called twice.
+func (s *Server) release(ctx context.Context) error {
+	var err error
+	if s.housekeeping != nil {
+		err = s.housekeeping.Stop(ctx)
+	}
+	if s.packCache != nil {
+		_ = s.packCache.Close()
+	}
+	if s.packSockDir != "" {
+		_ = os.RemoveAll(s.packSockDir)
+	}
+	if s.Auth != nil {
+		s.Auth.Close(ctx)
+	}
 	if cerr := s.DB.Close(); err == nil {
 		err = cerr
 	}

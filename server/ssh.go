@@ -1,22 +1,10 @@
 package server
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/gitgate/gitgate/sshserver"
 )
-
-// The Git-over-SSH door (docs/ssh.md): started with the server, drained on
-// shutdown. It shares the process runner, the failed-authentication
-// lockout and housekeeping with the HTTP door (git.go).
-func init() {
-	components = append(components, component{
-		name:     "git-ssh",
-		start:    startSSH,
-		shutdown: stopSSH,
-	})
-}
 
 func (s *Server) sshConfig() sshserver.Config {
 	return sshserver.Config{
@@ -33,37 +21,24 @@ func (s *Server) sshConfig() sshserver.Config {
 	}
 }
 
-func startSSH(s *Server) error {
-	g := s.gitShared()
-	if g.err != nil {
-		return g.err
-	}
+// newSSH is the Git-over-SSH door: it loads (or on first start
+// creates) the host keys, and shares the process runner, the
+// failed-authentication lockout and housekeeping with the HTTP door
+// (git.go). Start makes it listen; Shutdown drains it.
+func (s *Server) newSSH() (*sshserver.Server, error) {
 	srv, err := sshserver.New(s.sshConfig(), sshserver.Deps{
 		Auth:      s.Auth,
 		Repos:     s.Repos,
-		Runner:    g.Runner,
+		Runner:    s.runner,
 		Metrics:   s.Metrics,
 		Log:       s.log,
-		Throttle:  g.Throttle,
-		AfterPush: g.Housekeeping.Pushed,
+		Throttle:  s.throttle,
+		AfterPush: s.housekeeping.Pushed,
 	})
 	if err != nil {
-		return fmt.Errorf("ssh: %w", err)
+		return nil, fmt.Errorf("ssh: %w", err)
 	}
-	if err := srv.Listen(); err != nil {
-		return err
-	}
-	s.ssh = srv
-	return nil
-}
-
-// stopSSH stops accepting and lets running Git operations finish within
-// ctx (the server's shutdown timeout).
-func stopSSH(s *Server, ctx context.Context) error {
-	if s.ssh == nil {
-		return nil
-	}
-	return s.ssh.Shutdown(ctx)
+	return srv, nil
 }
 
 // SSHAddr is the bound SSH address (useful with port 0), or the

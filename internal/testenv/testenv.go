@@ -9,13 +9,13 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/gitproc"
 	"github.com/gitgate/gitgate/internal/testdb"
 	"github.com/gitgate/gitgate/logging"
 	"github.com/gitgate/gitgate/repos"
@@ -170,13 +170,15 @@ func (e *Env) GitEnv(dir string, env []string, args ...string) Result {
 	e.T.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Dir = dir
-	cmd.Env = append([]string{"HOME=" + e.Home, "PATH=" + os.Getenv("PATH"), "GIT_TERMINAL_PROMPT=0",
-		"GIT_CONFIG_NOSYSTEM=1", "LANG=C", "GIT_ASKPASS=/bin/false", "SSH_ASKPASS=/bin/false"}, env...)
+	// The client's git, started like every other: the test's arguments
+	// are its own, and its HOME (with its .gitconfig) replaces Env's.
+	g := gitproc.Git().WithDir(dir).WithEnv("HOME="+e.Home, "GIT_TERMINAL_PROMPT=0",
+		"GIT_ASKPASS=/bin/false", "SSH_ASKPASS=/bin/false").WithEnv(env...)
+	for _, a := range args {
+		g.AddArgs(gitproc.Arg(a))
+	}
 	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	err := g.WithStdout(&out).WithStderr(&errb).Run(ctx)
 	return Result{Stdout: out.String(), Stderr: errb.String(), Err: err}
 }
 
