@@ -21,7 +21,6 @@ import (
 	"github.com/gitgate/gitgate/housekeeping"
 	"github.com/gitgate/gitgate/metrics"
 	"github.com/gitgate/gitgate/repos"
-	"github.com/gitgate/gitgate/store"
 	"github.com/gitgate/gitgate/throttle"
 )
 
@@ -277,9 +276,9 @@ func hasScope(scopes []string, s string) bool {
 
 // findUser resolves "42" or "username"; a missing user is 404 User Not
 // Found.
-func (c *call) findUser(idOrName string) (*store.User, error) {
+func (c *call) findUser(idOrName string) (*auth.User, error) {
 	var (
-		u   *store.User
+		u   *auth.User
 		err error
 	)
 	if id, isNum := parseID(idOrName); isNum {
@@ -297,7 +296,7 @@ func (c *call) findUser(idOrName string) (*store.User, error) {
 func (c *call) signedIn() bool { return c.p != nil && !c.p.IsAnonymous() }
 
 // user is the acting user (after Sudo).
-func (c *call) user() *store.User { return c.p.User }
+func (c *call) user() *auth.User { return c.p.User }
 
 // isAdmin reports whether the acting user is an admin.
 func (c *call) isAdmin() bool { return c.signedIn() && c.p.User.Admin }

@@ -59,8 +59,8 @@ type Token struct {
 // TokenJSON renders a stored token as the API shows it at now. "active"
 // follows GitLab: neither revoked nor expired, whatever the enforcement
 // setting says about whether an expired token still works.
-func TokenJSON(t *store.Token, now time.Time) Token {
-	scopes := t.Scopes()
+func TokenJSON(t *auth.Token, now time.Time) Token {
+	scopes := t.Scopes
 	if scopes == nil {
 		scopes = []string{}
 	}
@@ -146,18 +146,18 @@ func UserWebURL(baseURL, username string) string {
 }
 
 // UserBasicJSON renders the short user object.
-func UserBasicJSON(u *store.User, baseURL string) UserBasic {
+func UserBasicJSON(u *auth.User, baseURL string) UserBasic {
 	return UserBasic{ID: u.ID, Username: u.Username, Name: u.Name, State: u.State, WebURL: UserWebURL(baseURL, u.Username)}
 }
 
 // UserJSON renders the public profile of a user.
-func UserJSON(u *store.User, baseURL string) User {
+func UserJSON(u *auth.User, baseURL string) User {
 	return User{UserBasic: UserBasicJSON(u, baseURL), CreatedAt: FormatTime(u.CreatedAt), Bot: u.Bot}
 }
 
 // UserDetailsJSON renders the full user object; forAdmin adds the fields
 // only admins see (is_admin, note).
-func UserDetailsJSON(u *store.User, baseURL string, forAdmin bool) UserDetails {
+func UserDetailsJSON(u *auth.User, baseURL string, forAdmin bool) UserDetails {
 	out := UserDetails{
 		User: UserJSON(u, baseURL), ConfirmedAt: FormatTime(u.CreatedAt), Email: u.Email, ThemeID: 1,
 		ColorSchemeID: 1, Identities: []string{}, CanCreateGroup: u.Admin, CanCreateProject: true,
@@ -184,7 +184,7 @@ type Key struct {
 
 // KeyJSON renders an SSH key; the key text carries its title as the
 // comment, as GitLab shows it.
-func KeyJSON(k *store.SSHKey) Key {
+func KeyJSON(k *auth.SSHKey) Key {
 	text := k.Key
 	if k.Title != "" && !strings.ContainsAny(k.Title, "\r\n") {
 		text += " " + k.Title
@@ -272,7 +272,7 @@ type Access struct {
 
 // ProjectJSON renders a project. owner, when the project lives in a
 // user's namespace, is that user.
-func ProjectJSON(p *store.Project, l Links, owner *store.User) Project {
+func ProjectJSON(p *store.Project, l Links, owner *auth.User) Project {
 	full := p.FullPath()
 	nsName := p.Namespace.Name
 	if nsName == "" {
@@ -313,7 +313,7 @@ type Member struct {
 }
 
 // MemberJSON renders a project member.
-func MemberJSON(u *store.User, level repos.AccessLevel, createdAt time.Time, baseURL string) Member {
+func MemberJSON(u *auth.User, level repos.AccessLevel, createdAt time.Time, baseURL string) Member {
 	return Member{UserBasic: UserBasicJSON(u, baseURL), AccessLevel: int(level), CreatedAt: FormatTime(createdAt)}
 }
 

@@ -7,7 +7,6 @@ import (
 
 	"github.com/gitgate/gitgate/api"
 	"github.com/gitgate/gitgate/auth"
-	"github.com/gitgate/gitgate/store"
 )
 
 // The token object is the one docs/api.md#endpoints lists, field for
@@ -19,18 +18,18 @@ func TestTokenJSONHasGitLabFieldsAndFormats(t *testing.T) {
 	expires := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
 	cases := []struct {
 		name string
-		tok  store.Token
+		tok  auth.Token
 		sec  string
 		want string
 	}{
-		{"expired today, used", store.Token{ID: 7, UserID: 3, Name: "ci", Description: "d", ScopeList: "api,read_user",
+		{"expired today, used", auth.Token{ID: 7, UserID: 3, Name: "ci", Description: "d", Scopes: []string{"api", "read_user"},
 			CreatedAt: created, LastUsedAt: &used, ExpiresAt: &expires},
 			"", `{"id":7,"name":"ci","description":"d","revoked":false,"expired":true,"created_at":"2026-11-20T08:09:10.123Z","scopes":["api","read_user"],"user_id":3,"last_used_at":"2026-11-24T01:02:03.004Z","active":false,"expires_at":"2026-11-25"}`},
-		{"never expires, never used", store.Token{ID: 8, UserID: 3, Name: "n", ScopeList: "read_api", CreatedAt: created},
+		{"never expires, never used", auth.Token{ID: 8, UserID: 3, Name: "n", Scopes: []string{"read_api"}, CreatedAt: created},
 			"", `{"id":8,"name":"n","description":"","revoked":false,"expired":false,"created_at":"2026-11-20T08:09:10.123Z","scopes":["read_api"],"user_id":3,"last_used_at":null,"active":true,"expires_at":null}`},
-		{"revoked impersonation", store.Token{ID: 9, UserID: 4, Name: "i", ScopeList: "api", CreatedAt: created, Revoked: true, Impersonation: true},
+		{"revoked impersonation", auth.Token{ID: 9, UserID: 4, Name: "i", Scopes: []string{"api"}, CreatedAt: created, Revoked: true, Impersonation: true},
 			"", `{"id":9,"name":"i","description":"","revoked":true,"expired":false,"created_at":"2026-11-20T08:09:10.123Z","scopes":["api"],"user_id":4,"last_used_at":null,"active":false,"expires_at":null,"impersonation":true}`},
-		{"just created", store.Token{ID: 10, UserID: 4, Name: "c", ScopeList: "api", CreatedAt: created},
+		{"just created", auth.Token{ID: 10, UserID: 4, Name: "c", Scopes: []string{"api"}, CreatedAt: created},
 			"glpat-abcdefghijklmnopqrstuv", `{"id":10,"name":"c","description":"","revoked":false,"expired":false,"created_at":"2026-11-20T08:09:10.123Z","scopes":["api"],"user_id":4,"last_used_at":null,"active":true,"expires_at":null,"token":"glpat-abcdefghijklmnopqrstuv"}`},
 	}
 	for _, tc := range cases {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/repos"
-	"github.com/gitgate/gitgate/store"
 	"github.com/gitgate/gitgate/throttle"
 )
 
@@ -162,7 +161,7 @@ func (c *call) fail(err error) {
 		writeError(c.w, ae)
 	case errors.As(err, &mb):
 		writeError(c.w, errTooLarge)
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, auth.ErrUnavailable):
 		c.h.log.Warn("api: database unavailable", "method", c.r.Method, "path", c.r.URL.Path, "err", err)
 		writeError(c.w, errUnavailable)
 	case errors.As(err, &ai):

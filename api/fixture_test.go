@@ -20,9 +20,9 @@ import (
 type fixture struct {
 	t          testing.TB
 	env        *testenv.Env
-	admin      *store.User
+	admin      *auth.User
 	adminToken string // api + sudo
-	alice      *store.User
+	alice      *auth.User
 	aliceToken string // api
 }
 
@@ -57,7 +57,7 @@ func (f *fixture) client(token string) *gitlab.Client {
 }
 
 // tokenFor creates a token with options.
-func (f *fixture) tokenFor(u *store.User, in auth.NewToken) *auth.CreatedToken {
+func (f *fixture) tokenFor(u *auth.User, in auth.NewToken) *auth.CreatedToken {
 	f.t.Helper()
 	in.UserID = u.ID
 	if in.Name == "" {

@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/gitgate/gitgate/auth"
-	"github.com/gitgate/gitgate/store"
 )
 
 func (c *call) keyList(userID int64) error {
@@ -76,7 +75,7 @@ func addOwnKey(c *call) error {
 
 // ownKey loads one of the caller's keys; anything else is 404 Key Not
 // Found.
-func (c *call) ownKey() (*store.SSHKey, error) {
+func (c *call) ownKey() (*auth.SSHKey, error) {
 	id, err := c.pathID("key_id")
 	if err != nil {
 		return nil, err

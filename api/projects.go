@@ -41,10 +41,10 @@ func (c *call) project(a repos.Action) (*store.Project, error) {
 // owners caches namespace owners while one response is built.
 type owners struct {
 	c    *call
-	seen map[int64]*store.User
+	seen map[int64]*auth.User
 }
 
-func (o *owners) of(p *store.Project) (*store.User, error) {
+func (o *owners) of(p *store.Project) (*auth.User, error) {
 	if p.Namespace.Kind != store.NamespaceUser || p.Namespace.OwnerID == nil {
 		return nil, nil
 	}
@@ -57,7 +57,7 @@ func (o *owners) of(p *store.Project) (*store.User, error) {
 		return nil, err
 	}
 	if o.seen == nil {
-		o.seen = map[int64]*store.User{}
+		o.seen = map[int64]*auth.User{}
 	}
 	o.seen[id] = u
 	return u, nil
@@ -275,7 +275,7 @@ func deleteProject(c *call) error {
 
 // memberRow is one member with their level.
 type memberRow struct {
-	user  *store.User
+	user  *auth.User
 	level repos.AccessLevel
 	m     *store.Member
 }
@@ -368,7 +368,7 @@ func addMember(c *call) error {
 	default:
 		return invalidValue("access_level")
 	}
-	var u *store.User
+	var u *auth.User
 	if hasUID {
 		u, err = c.h.auth.User(c.ctx, uid)
 		if errors.Is(err, auth.ErrNotFound) {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gitgate/gitgate/auth"
-	"github.com/gitgate/gitgate/store"
 )
 
 // timeValue keeps the filter table below readable.
@@ -14,8 +13,8 @@ type timeValue = time.Time
 
 // tokenFilter reads the filters of GET /personal_access_tokens and the
 // impersonation token list.
-func (c *call) tokenFilter(pg page) (store.TokenFilter, error) {
-	f := store.TokenFilter{Offset: pg.offset(), Limit: pg.PerPage}
+func (c *call) tokenFilter(pg page) (auth.TokenFilter, error) {
+	f := auth.TokenFilter{Offset: pg.offset(), Limit: pg.PerPage}
 	state, _, err := c.params.str("state")
 	if err != nil {
 		return f, err
@@ -51,7 +50,7 @@ func (c *call) tokenFilter(pg page) (store.TokenFilter, error) {
 	return f, nil
 }
 
-func (c *call) tokenList(pg page, f store.TokenFilter) error {
+func (c *call) tokenList(pg page, f auth.TokenFilter) error {
 	tokens, total, err := c.h.auth.ListTokens(c.ctx, f)
 	if err != nil {
 		return err
@@ -102,14 +101,14 @@ func listTokens(c *call) error {
 // An impersonation token is an admin's, not the impersonated user's
 // (GitLab's PersonalAccessTokenPolicy: owner only when not impersonation),
 // so to that user it is like anyone else's token.
-func (c *call) ownsToken(t *store.Token) bool {
+func (c *call) ownsToken(t *auth.Token) bool {
 	return t.UserID == c.user().ID && !t.Impersonation
 }
 
 // manageableToken loads a token the caller may see or change: their own,
 // or any for an admin. GitLab tells only admins that a token does not
 // exist; everyone else gets 401 either way.
-func (c *call) manageableToken() (*store.Token, error) {
+func (c *call) manageableToken() (*auth.Token, error) {
 	id, err := c.pathID("id")
 	if err != nil {
 		return nil, err
@@ -179,7 +178,7 @@ func revokeSelfToken(c *call) error {
 // rotate answers 200 with the successor; a revoked or expired token, an
 // expiry outside the limits, or an impersonation token while impersonation
 // is disabled, is 400 with the reason.
-func (c *call) rotate(t *store.Token) error {
+func (c *call) rotate(t *auth.Token) error {
 	expires, err := c.params.date("expires_at")
 	if err != nil {
 		return err
@@ -276,7 +275,7 @@ func createUserToken(c *call) error {
 
 // impersonationUser is the user of an impersonation token route (admin
 // only).
-func (c *call) impersonationUser() (*store.User, error) {
+func (c *call) impersonationUser() (*auth.User, error) {
 	if err := c.requireAdmin(); err != nil {
 		return nil, err
 	}
@@ -322,7 +321,7 @@ func createImpersonationToken(c *call) error {
 	return nil
 }
 
-func (c *call) impersonationToken() (*store.Token, error) {
+func (c *call) impersonationToken() (*auth.Token, error) {
 	u, err := c.impersonationUser()
 	if err != nil {
 		return nil, err

@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/gitgate/gitgate/auth"
-	"github.com/gitgate/gitgate/store"
 )
 
 // GET /user: UserPublic, or UserWithAdmin for an admin.
@@ -22,7 +21,7 @@ func getCurrentUser(c *call) error {
 // adminUserJSON is UserWithAdmin, with whether the account is locked by
 // wrong passwords. Only admins learn that: to anyone else a lock would
 // tell that the account has a password someone has been guessing.
-func (c *call) adminUserJSON(u *store.User) UserDetails {
+func (c *call) adminUserJSON(u *auth.User) UserDetails {
 	out := UserDetailsJSON(u, c.links().BaseURL, true)
 	out.Locked = c.h.auth.Locked(u)
 	return out
@@ -31,7 +30,7 @@ func (c *call) adminUserJSON(u *store.User) UserDetails {
 // userByPathID loads the user of an integer path parameter the way
 // GitLab's users routes do: a non-numeric id is no route at all, and an
 // unknown one is 404 User Not Found.
-func (c *call) userByPathID(name string) (*store.User, error) {
+func (c *call) userByPathID(name string) (*auth.User, error) {
 	id, isNum := parseID(c.vars[name])
 	if !isNum {
 		return nil, errRouteNotFound
@@ -50,7 +49,7 @@ func listUsers(c *call) error {
 	if err != nil {
 		return err
 	}
-	f := store.UserFilter{Offset: pg.offset(), Limit: pg.PerPage}
+	f := auth.UserFilter{Offset: pg.offset(), Limit: pg.PerPage}
 	if f.Username, _, err = c.params.str("username"); err != nil {
 		return err
 	}
@@ -221,7 +220,7 @@ func blockUser(c *call) error {
 	if u.ID == c.user().ID {
 		return forbidden("The API initiating user cannot be blocked by the API")
 	}
-	if u.State == store.UserBlocked {
+	if u.State == auth.UserBlocked {
 		writeJSON(c.w, http.StatusCreated, nil)
 		return nil
 	}

@@ -56,9 +56,9 @@ const (
 // Principal is an authenticated caller: a user, and the token or key that
 // proved it. The zero/nil Principal is anonymous.
 type Principal struct {
-	User   *store.User
-	Token  *store.Token  // when a token authenticated
-	Key    *store.SSHKey // when an SSH key authenticated
+	User   *User
+	Token  *Token  // when a token authenticated
+	Key    *SSHKey // when an SSH key authenticated
 	Method Method
 	// Scopes bound what the principal may do: a token's scopes, or full
 	// Git access for a password or key.
@@ -82,7 +82,7 @@ func (p *Principal) Username() string {
 // Authenticate turns a credential into a Principal, or returns an error
 // wrapping ErrInvalidCredential (answer 401), ErrBusy (a password could
 // not be verified yet: answer 503 and do not count a failure), the error
-// of c.CountAttempt, or store.ErrUnavailable (answer 503: the caller must
+// of c.CountAttempt, or ErrUnavailable (answer 503: the caller must
 // not conclude its token is bad).
 func (s *Service) Authenticate(ctx context.Context, c Credential) (*Principal, error) {
 	switch c.Kind {
@@ -120,9 +120,8 @@ func (s *Service) authenticateToken(ctx context.Context, secret string) (*Princi
 		return nil, err
 	}
 	s.usage.record("token", row.Token.ID, row.Token.LastUsedAt, s.Now())
-	t := row.Token
-	u := row.User
-	return &Principal{User: &u, Token: &t, Method: MethodToken, Scopes: t.Scopes()}, nil
+	t := tokenFrom(&row.Token)
+	return &Principal{User: userFrom(&row.User), Token: t, Method: MethodToken, Scopes: t.Scopes}, nil
 }
 
 // checkToken applies the token state rules (docs/tokens.md#when-a-token-works).
@@ -130,11 +129,11 @@ func checkToken(t *store.Token, u *store.User, st Settings, now time.Time) error
 	switch {
 	case t.Revoked:
 		return reject("token revoked")
-	case Expired(t, now) && st.EnforceExpiration:
+	case expired(t.ExpiresAt, now) && st.EnforceExpiration:
 		return reject("token expired")
 	case t.Impersonation && !st.ImpersonationEnabled:
 		return reject("impersonation disabled")
-	case u.State != store.UserActive:
+	case u.State != UserActive:
 		return reject("user blocked")
 	}
 	return nil
@@ -164,7 +163,7 @@ func (s *Service) authenticateGitBasic(ctx context.Context, c Credential) (*Prin
 	if u.OTPEnabled {
 		return nil, reject("two-factor user must use a token")
 	}
-	return &Principal{User: u, Method: MethodPassword, Scopes: gitScopes}, nil
+	return &Principal{User: userFrom(u), Method: MethodPassword, Scopes: gitScopes}, nil
 }
 
 func (s *Service) authenticateKey(ctx context.Context, key ssh.PublicKey) (*Principal, error) {
@@ -182,11 +181,9 @@ func (s *Service) authenticateKey(ctx context.Context, key ssh.PublicKey) (*Prin
 	switch {
 	case row.ExpiresAt != nil && !now.Before(*row.ExpiresAt):
 		return nil, reject("key expired")
-	case row.User.State != store.UserActive:
+	case row.User.State != UserActive:
 		return nil, reject("user blocked")
 	}
 	s.usage.record("key", row.ID, row.LastUsedAt, now)
-	k := row.SSHKey
-	u := row.User
-	return &Principal{User: &u, Key: &k, Method: MethodSSHKey, Scopes: gitScopes}, nil
+	return &Principal{User: userFrom(&row.User), Key: keyFrom(&row.SSHKey), Method: MethodSSHKey, Scopes: gitScopes}, nil
 }

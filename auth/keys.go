@@ -75,8 +75,8 @@ type NewKey struct {
 
 // AddKey registers a public key to a user; a key may belong to only one
 // user of the instance.
-func (s *Service) AddKey(ctx context.Context, in NewKey) (*store.SSHKey, error) {
-	if _, err := s.User(ctx, in.UserID); err != nil {
+func (s *Service) AddKey(ctx context.Context, in NewKey) (*SSHKey, error) {
+	if _, err := s.userRow(ctx, in.UserID); err != nil {
 		return nil, err
 	}
 	pk, err := ParsePublicKey(in.Key)
@@ -104,18 +104,25 @@ func (s *Service) AddKey(ctx context.Context, in NewKey) (*store.SSHKey, error) 
 		}
 		return nil, err
 	}
-	return k, nil
+	return keyFrom(k), nil
 }
 
 // Keys lists a user's keys.
-func (s *Service) Keys(ctx context.Context, userID int64) ([]store.SSHKey, error) {
-	return s.db.KeysByUser(ctx, userID)
+func (s *Service) Keys(ctx context.Context, userID int64) ([]SSHKey, error) {
+	rows, err := s.db.KeysByUser(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	return keysFrom(rows), nil
 }
 
 // Key loads one key.
-func (s *Service) Key(ctx context.Context, id int64) (*store.SSHKey, error) {
+func (s *Service) Key(ctx context.Context, id int64) (*SSHKey, error) {
 	k, err := s.db.KeyByID(ctx, id)
-	return k, mapStoreErr(err, fmt.Sprintf("key %d", id))
+	if err != nil {
+		return nil, mapStoreErr(err, fmt.Sprintf("key %d", id))
+	}
+	return keyFrom(k), nil
 }
 
 // DeleteKey removes a key of a user.

@@ -30,5 +30,5 @@ func (s *Service) KeyMayAuthenticate(ctx context.Context, key ssh.PublicKey) (bo
 	if row.ExpiresAt != nil && !s.Now().Before(*row.ExpiresAt) {
 		return false, nil
 	}
-	return row.User.State == store.UserActive, nil
+	return row.User.State == UserActive, nil
 }

@@ -19,12 +19,14 @@ const (
 )
 
 // Locked reports whether u's password is locked now.
-func (s *Service) Locked(u *store.User) bool {
-	return u.LockedAt != nil && s.Now().Before(u.LockedAt.Add(AccountLockDuration))
+func (s *Service) Locked(u *User) bool { return s.locked(u.LockedAt) }
+
+func (s *Service) locked(lockedAt *time.Time) bool {
+	return lockedAt != nil && s.Now().Before(lockedAt.Add(AccountLockDuration))
 }
 
 // UnlockUser lifts a user's lock and forgets their failed attempts.
-func (s *Service) UnlockUser(ctx context.Context, id int64) (*store.User, error) {
+func (s *Service) UnlockUser(ctx context.Context, id int64) (*User, error) {
 	if err := s.db.UnlockUser(ctx, id); err != nil {
 		return nil, mapStoreErr(err, fmt.Sprintf("user %d", id))
 	}
@@ -54,7 +56,7 @@ func (s *Service) checkLogin(ctx context.Context, username, password string, cou
 		return nil, reject("user has no password")
 	}
 	now := s.Now()
-	locked := s.Locked(u)
+	locked := s.locked(u.LockedAt)
 	if u.LockedAt != nil && !locked {
 		// Expired: the next attempt starts from a clean count.
 		if err := s.db.ExpireLoginLock(ctx, u.ID, now.Add(-AccountLockDuration)); err != nil {
@@ -82,7 +84,7 @@ func (s *Service) checkLogin(ctx context.Context, username, password string, cou
 		}
 		return nil, reject("wrong password")
 	}
-	if u.State != store.UserActive {
+	if u.State != UserActive {
 		return nil, reject("user is blocked")
 	}
 	if u.FailedAttempts > 0 {

@@ -35,7 +35,7 @@ type Enrolment struct {
 // BeginTOTP stores a new (not yet enabled) TOTP secret for a user,
 // encrypted (docs/secrets.md), and returns it in clear once; ConfirmTOTP enables it. secret may be given (base32) or empty.
 func (s *Service) BeginTOTP(ctx context.Context, userID int64, secret string) (*Enrolment, error) {
-	u, err := s.User(ctx, userID)
+	u, err := s.userRow(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func newTOTPKey(username, secret string) (*otp.Key, error) {
 // ConfirmTOTP enables 2FA when code matches the pending secret, and
 // returns fresh recovery codes (shown once; stored hashed).
 func (s *Service) ConfirmTOTP(ctx context.Context, userID int64, code string) ([]string, error) {
-	u, err := s.User(ctx, userID)
+	u, err := s.userRow(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +132,7 @@ func (s *Service) EnableTOTP(ctx context.Context, userID int64, secret string) (
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.User(ctx, userID)
+	u, err := s.userRow(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +162,7 @@ func (s *Service) enableTOTP(ctx context.Context, u *store.User) ([]string, erro
 
 // DisableTOTP turns 2FA off and forgets the secret and recovery codes.
 func (s *Service) DisableTOTP(ctx context.Context, userID int64) error {
-	if _, err := s.User(ctx, userID); err != nil {
+	if _, err := s.userRow(ctx, userID); err != nil {
 		return err
 	}
 	return mapStoreErr(s.db.ClearOTP(ctx, userID, s.Now()), fmt.Sprintf("user %d", userID))
@@ -171,7 +171,7 @@ func (s *Service) DisableTOTP(ctx context.Context, userID int64) error {
 // VerifySecondFactor checks a TOTP code (each step usable once) or
 // consumes a recovery code.
 func (s *Service) VerifySecondFactor(ctx context.Context, userID int64, code string) error {
-	u, err := s.User(ctx, userID)
+	u, err := s.userRow(ctx, userID)
 	if err != nil {
 		return err
 	}

@@ -64,16 +64,20 @@ const (
 
 // Expired reports whether t has expired at now: a token with expires_at D
 // works until 00:00 UTC of D.
-func Expired(t *store.Token, now time.Time) bool {
-	return t.ExpiresAt != nil && !now.Before(*t.ExpiresAt)
+func Expired(t *Token, now time.Time) bool { return expired(t.ExpiresAt, now) }
+
+func expired(expiresAt *time.Time, now time.Time) bool {
+	return expiresAt != nil && !now.Before(*expiresAt)
 }
 
 // StateOf gives a token's state (revocation wins over expiry).
-func StateOf(t *store.Token, now time.Time) TokenState {
+func StateOf(t *Token, now time.Time) TokenState { return stateOf(t.Revoked, t.ExpiresAt, now) }
+
+func stateOf(revoked bool, expiresAt *time.Time, now time.Time) TokenState {
 	switch {
-	case t.Revoked:
+	case revoked:
 		return TokenRevoked
-	case Expired(t, now):
+	case expired(expiresAt, now):
 		return TokenExpired
 	}
 	return TokenActive
@@ -95,7 +99,7 @@ type NewToken struct {
 
 // CreatedToken is a stored token with its secret, which exists only here.
 type CreatedToken struct {
-	Token  *store.Token
+	Token  *Token
 	Secret string
 }
 
@@ -108,7 +112,7 @@ func (s *Service) CreateToken(ctx context.Context, in NewToken) (*CreatedToken, 
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.User(ctx, in.UserID)
+	u, err := s.userRow(ctx, in.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +151,7 @@ func (s *Service) CreateToken(ctx context.Context, in NewToken) (*CreatedToken, 
 		}
 		return nil, err
 	}
-	return &CreatedToken{Token: t, Secret: secret}, nil
+	return &CreatedToken{Token: tokenFrom(t), Secret: secret}, nil
 }
 
 func containsScope(scopes []string, s string) bool {
@@ -240,27 +244,34 @@ func (s *Service) DefaultExpiry(ctx context.Context) (*time.Time, error) {
 }
 
 // Token loads a token by id.
-func (s *Service) Token(ctx context.Context, id int64) (*store.Token, error) {
+func (s *Service) Token(ctx context.Context, id int64) (*Token, error) {
 	t, err := s.db.TokenByID(ctx, id)
-	return t, mapStoreErr(err, fmt.Sprintf("token %d", id))
+	if err != nil {
+		return nil, mapStoreErr(err, fmt.Sprintf("token %d", id))
+	}
+	return tokenFrom(t), nil
 }
 
 // TokenBySecret loads the token for a secret.
-func (s *Service) TokenBySecret(ctx context.Context, secret string) (*store.Token, error) {
+func (s *Service) TokenBySecret(ctx context.Context, secret string) (*Token, error) {
 	t, err := s.db.TokenByDigest(ctx, HashToken(secret))
-	return t, mapStoreErr(err, "token")
+	if err != nil {
+		return nil, mapStoreErr(err, "token")
+	}
+	return tokenFrom(t), nil
 }
 
 // ListTokens lists tokens.
-func (s *Service) ListTokens(ctx context.Context, f store.TokenFilter) ([]store.Token, int, error) {
-	if f.State != "" {
-		f.Today = s.Now()
+func (s *Service) ListTokens(ctx context.Context, f TokenFilter) ([]Token, int, error) {
+	rows, total, err := s.db.ListTokens(ctx, f.row(s.Now()))
+	if err != nil {
+		return nil, 0, err
 	}
-	return s.db.ListTokens(ctx, f)
+	return tokensFrom(rows), total, nil
 }
 
 // RevokeToken revokes a token by id. Revoking a revoked token is fine.
-func (s *Service) RevokeToken(ctx context.Context, id int64) (*store.Token, error) {
+func (s *Service) RevokeToken(ctx context.Context, id int64) (*Token, error) {
 	if _, err := s.db.RevokeToken(ctx, id); err != nil {
 		return nil, err
 	}
@@ -268,7 +279,7 @@ func (s *Service) RevokeToken(ctx context.Context, id int64) (*store.Token, erro
 }
 
 // RevokeTokenBySecret revokes the token with this value.
-func (s *Service) RevokeTokenBySecret(ctx context.Context, secret string) (*store.Token, error) {
+func (s *Service) RevokeTokenBySecret(ctx context.Context, secret string) (*Token, error) {
 	t, err := s.TokenBySecret(ctx, secret)
 	if err != nil {
 		return nil, err
@@ -295,7 +306,7 @@ func (s *Service) RotateToken(ctx context.Context, id int64, expiresAt *time.Tim
 		if err != nil {
 			return mapStoreErr(err, fmt.Sprintf("token %d", id))
 		}
-		switch StateOf(old, s.Now()) {
+		switch stateOf(old.Revoked, old.ExpiresAt, s.Now()) {
 		case TokenRevoked:
 			return inputErr("token", "token %d is revoked and cannot be rotated", id)
 		case TokenExpired:
@@ -323,7 +334,7 @@ func (s *Service) RotateToken(ctx context.Context, id int64, expiresAt *time.Tim
 		if err := tx.InsertToken(ctx, t); err != nil {
 			return err
 		}
-		out = &CreatedToken{Token: t, Secret: secret}
+		out = &CreatedToken{Token: tokenFrom(t), Secret: secret}
 		return nil
 	})
 	return out, err

@@ -63,7 +63,7 @@ type NewUser struct {
 
 // CreateUser validates and stores a user together with their personal
 // namespace, all or nothing.
-func (s *Service) CreateUser(ctx context.Context, in NewUser) (*store.User, error) {
+func (s *Service) CreateUser(ctx context.Context, in NewUser) (*User, error) {
 	if err := ValidateUsername(in.Username); err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser) (*store.User, erro
 	}
 	now := s.Now()
 	u := &store.User{Username: in.Username, Email: in.Email, Name: in.Name, Admin: in.Admin, Bot: in.Bot,
-		State: store.UserActive, CreatedAt: now, UpdatedAt: now}
+		State: UserActive, CreatedAt: now, UpdatedAt: now}
 	if in.Password != "" {
 		if in.Bot {
 			return nil, inputErr("password", "bot users cannot have a password")
@@ -112,7 +112,7 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser) (*store.User, erro
 	if err != nil {
 		return nil, err
 	}
-	return u, nil
+	return userFrom(u), nil
 }
 
 func (s *Service) userConflict(ctx context.Context, tx *store.DB, in NewUser) error {
@@ -125,23 +125,43 @@ func (s *Service) userConflict(ctx context.Context, tx *store.DB, in NewUser) er
 }
 
 // User loads a user by id.
-func (s *Service) User(ctx context.Context, id int64) (*store.User, error) {
+func (s *Service) User(ctx context.Context, id int64) (*User, error) {
+	u, err := s.userRow(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return userFrom(u), nil
+}
+
+// userRow loads the whole row of a user, secrets included, for this
+// package's own use.
+func (s *Service) userRow(ctx context.Context, id int64) (*store.User, error) {
 	u, err := s.db.UserByID(ctx, id)
-	return u, mapStoreErr(err, fmt.Sprintf("user %d", id))
+	if err != nil {
+		return nil, mapStoreErr(err, fmt.Sprintf("user %d", id))
+	}
+	return u, nil
 }
 
 // UserByUsername loads a user by name.
-func (s *Service) UserByUsername(ctx context.Context, username string) (*store.User, error) {
+func (s *Service) UserByUsername(ctx context.Context, username string) (*User, error) {
 	u, err := s.db.UserByUsername(ctx, username)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("user %q: %w", username, ErrNotFound)
 	}
-	return u, err
+	if err != nil {
+		return nil, err
+	}
+	return userFrom(u), nil
 }
 
 // ListUsers lists users.
-func (s *Service) ListUsers(ctx context.Context, f store.UserFilter) ([]store.User, int, error) {
-	return s.db.ListUsers(ctx, f)
+func (s *Service) ListUsers(ctx context.Context, f UserFilter) ([]User, int, error) {
+	rows, total, err := s.db.ListUsers(ctx, f.row())
+	if err != nil {
+		return nil, 0, err
+	}
+	return usersFrom(rows), total, nil
 }
 
 // UserChanges are the fields UpdateUser may change; nil leaves one alone.
@@ -155,8 +175,8 @@ type UserChanges struct {
 }
 
 // UpdateUser applies changes to a user.
-func (s *Service) UpdateUser(ctx context.Context, id int64, c UserChanges) (*store.User, error) {
-	u, err := s.User(ctx, id)
+func (s *Service) UpdateUser(ctx context.Context, id int64, c UserChanges) (*User, error) {
+	u, err := s.userRow(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -206,34 +226,38 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, c UserChanges) (*sto
 		}
 		return nil, err
 	}
-	return u, nil
+	return userFrom(u), nil
 }
 
 // SetBlocked blocks or unblocks a user. A blocked user's tokens, keys and
 // sessions stop working at once because every authentication re-reads the
 // owner's state.
-func (s *Service) SetBlocked(ctx context.Context, id int64, blocked bool) (*store.User, error) {
-	u, err := s.User(ctx, id)
+func (s *Service) SetBlocked(ctx context.Context, id int64, blocked bool) (*User, error) {
+	u, err := s.userRow(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	u.State = store.UserActive
+	u.State = UserActive
 	if blocked {
-		u.State = store.UserBlocked
+		u.State = UserBlocked
 	}
 	u.UpdatedAt = s.Now()
 	if err := s.db.UpdateUser(ctx, u); err != nil {
 		return nil, err
 	}
-	return u, nil
+	return userFrom(u), nil
 }
 
 // CheckLogin verifies a username and password for a web sign-in (first
 // step; 2FA users then need VerifySecondFactor). Bots and blocked users
 // never sign in; a locked account answers as a wrong password does. It
 // fails with ErrBusy when too many passwords are being verified at once.
-func (s *Service) CheckLogin(ctx context.Context, username, password string) (*store.User, error) {
-	return s.checkLogin(ctx, username, password, nil)
+func (s *Service) CheckLogin(ctx context.Context, username, password string) (*User, error) {
+	u, err := s.checkLogin(ctx, username, password, nil)
+	if err != nil {
+		return nil, err
+	}
+	return userFrom(u), nil
 }
 
 // dummyHash has the parameters of real hashes, so checking a password

@@ -23,7 +23,7 @@ import (
 // main; each user has the role their name says on the group.
 type fixture struct {
 	*testenv.Env
-	users  map[string]*store.User
+	users  map[string]*auth.User
 	tokens map[string]string // "<user>" → write_repository token
 }
 
@@ -42,7 +42,7 @@ func newFixture(t *testing.T, d store.Dialect, configure func(*server.Config)) *
 		configure = noLockout
 	}
 	env := testenv.Start(t, testenv.Options{Dialect: d, Configure: configure})
-	f := &fixture{Env: env, users: map[string]*store.User{}, tokens: map[string]string{}}
+	f := &fixture{Env: env, users: map[string]*auth.User{}, tokens: map[string]string{}}
 	ctx := context.Background()
 	if _, err := env.Server.Repos.CreateGroup(ctx, "grp", "", repos.Public, 0); err != nil {
 		t.Fatal(err)

@@ -363,12 +363,12 @@ func credential(r *http.Request) (c auth.Credential, present, malformed bool) {
 }
 
 // infraError answers a failure to decide who the caller is or what it
-// may do: 503, whatever the cause (store.ErrUnavailable, a closed pool, a
+// may do: 503, whatever the cause (auth.ErrUnavailable, a closed pool, a
 // timeout), never 401 or 404 — a caller must not conclude its token was
 // revoked or its repository deleted, and may retry.
 func (h *Handler) infraError(q *request, doing string, err error) {
 	level := slog.LevelError
-	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, auth.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
 		level = slog.LevelWarn
 	}
 	h.log().Log(q.r.Context(), level, "git http request could not be decided", "doing", doing, "path", q.r.URL.Path, "err", err)

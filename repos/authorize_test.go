@@ -169,14 +169,14 @@ type world struct {
 	auth     *auth.Service
 	repos    *repos.Service
 	now      *time.Time
-	users    map[level]*store.User
+	users    map[level]*auth.User
 	projects map[string]*store.Project
 }
 
 func newWorld(t *testing.T, db *store.DB) *world {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	w := &world{db: db, now: &now, users: map[level]*store.User{}, projects: map[string]*store.Project{}}
+	w := &world{db: db, now: &now, users: map[level]*auth.User{}, projects: map[string]*store.Project{}}
 	clock := func() time.Time { return *w.now }
 	keys, _, err := secrets.Load(ctx, db, secrets.Config{DataDir: t.TempDir()})
 	if err != nil {
@@ -238,7 +238,7 @@ func (w *world) project(lv level, vis string) *store.Project {
 
 // token makes a token of user u with scopes in state st and returns its
 // secret; it also applies the settings the state needs.
-func (w *world) token(t *testing.T, u *store.User, scopes []string, st tokenState) string {
+func (w *world) token(t *testing.T, u *auth.User, scopes []string, st tokenState) string {
 	ctx := context.Background()
 	today := auth.Today(*w.now)
 	in := auth.NewToken{UserID: u.ID, Name: "t", Scopes: scopes, AllowPastExpiry: true}
@@ -358,7 +358,7 @@ func TestPermissionRowsNamedInTheSpec(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		w := newWorld(t, db)
-		mk := func(name string, admin, bot bool) *store.User {
+		mk := func(name string, admin, bot bool) *auth.User {
 			pw := "password-" + name
 			if bot {
 				pw = ""

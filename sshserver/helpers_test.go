@@ -20,7 +20,6 @@ import (
 
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/internal/testenv"
-	"github.com/gitgate/gitgate/store"
 )
 
 // git runs gitgate's hooks as the current executable: the test binary.
@@ -77,7 +76,7 @@ func newKey(t *testing.T) keyPair {
 }
 
 // userKey registers a new key for u.
-func (e *sshEnv) userKey(u *store.User) keyPair {
+func (e *sshEnv) userKey(u *auth.User) keyPair {
 	e.T.Helper()
 	kp := newKey(e.T.(*testing.T))
 	if _, err := e.Server.Auth.AddKey(context.Background(), auth.NewKey{UserID: u.ID, Title: "laptop", Key: kp.authorized}); err != nil {

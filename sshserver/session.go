@@ -18,7 +18,6 @@ import (
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/gitproc"
 	"github.com/gitgate/gitgate/repos"
-	"github.com/gitgate/gitgate/store"
 )
 
 // Messages people see, worded after GitLab Shell.
@@ -192,7 +191,7 @@ func denial(err error) (result, msg string) {
 		return resultDenied, repos.MsgNotFound
 	case errors.As(err, &fe):
 		return resultDenied, fe.Msg
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, auth.ErrUnavailable):
 		return resultError, msgUnavailable
 	}
 	return resultError, msgInternal
@@ -236,7 +235,7 @@ func (s *Server) personalAccessToken(ctx context.Context, sess ssh.Session, p *a
 		return resultDenied, s.refuse(sess, ie.Msg)
 	case errors.As(err, &ce):
 		return resultDenied, s.refuse(sess, ce.Msg)
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, auth.ErrUnavailable):
 		log.Error("ssh personal_access_token", "err", err)
 		return resultError, s.refuse(sess, msgUnavailable)
 	case err != nil:
@@ -248,7 +247,7 @@ func (s *Server) personalAccessToken(ctx context.Context, sess ssh.Session, p *a
 		expires = created.Token.ExpiresAt.UTC().Format(auth.DateLayout)
 	}
 	log.Info("ssh personal_access_token created", "token_id", created.Token.ID, "token_name", created.Token.Name)
-	fmt.Fprintf(sess, "Token:   %s\nScopes:  %s\nExpires: %s\n", created.Secret, strings.Join(created.Token.Scopes(), ","), expires)
+	fmt.Fprintf(sess, "Token:   %s\nScopes:  %s\nExpires: %s\n", created.Secret, strings.Join(created.Token.Scopes, ","), expires)
 	return resultOK, 0
 }
 

@@ -9,7 +9,6 @@ import (
 
 	"github.com/gitgate/gitgate/api"
 	"github.com/gitgate/gitgate/auth"
-	"github.com/gitgate/gitgate/store"
 )
 
 // The CLI's --json prints the REST API's own objects
@@ -24,18 +23,18 @@ func printJSON(w io.Writer, v any) error {
 
 // tokenJSON includes the secret only when one is given (creation and
 // rotation).
-func tokenJSON(t *store.Token, now time.Time, secret string) any {
+func tokenJSON(t *auth.Token, now time.Time, secret string) any {
 	if secret != "" {
 		return api.CreatedTokenJSON(&auth.CreatedToken{Token: t, Secret: secret}, now)
 	}
 	return api.TokenJSON(t, now)
 }
 
-func (a *app) userJSON(u *store.User) any {
+func (a *app) userJSON(u *auth.User) any {
 	return api.UserDetailsJSON(u, a.cfg.Defaults().ExternalURL, true)
 }
 
-func keyJSON(k *store.SSHKey) any { return api.KeyJSON(k) }
+func keyJSON(k *auth.SSHKey) any { return api.KeyJSON(k) }
 
 func settingsJSON(s auth.Settings) any { return api.SettingsJSON(s) }
 

@@ -93,7 +93,7 @@ func report(stderr io.Writer, cmd *cobra.Command, err error) int {
 // describe turns domain errors into the words a person needs.
 func describe(err error) string {
 	switch {
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, auth.ErrUnavailable):
 		return "database unavailable: " + err.Error()
 	case errors.Is(err, auth.ErrNotFound):
 		return err.Error()
@@ -135,7 +135,7 @@ func (a *app) open(ctx context.Context) (*services, error) {
 }
 
 // openWithUser opens the database and finds the user a command is about.
-func (a *app) openWithUser(ctx context.Context, username string) (*services, *store.User, error) {
+func (a *app) openWithUser(ctx context.Context, username string) (*services, *auth.User, error) {
 	s, err := a.open(ctx)
 	if err != nil {
 		return nil, nil, err

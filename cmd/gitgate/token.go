@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gitgate/gitgate/auth"
-	"github.com/gitgate/gitgate/store"
 )
 
 func newTokenCmd(a *app) *cobra.Command {
@@ -105,7 +104,7 @@ func newTokenRevokeCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer s.close()
-			var t *store.Token
+			var t *auth.Token
 			if secret != "" {
 				t, err = s.auth.RevokeTokenBySecret(cmd.Context(), secret)
 				if err != nil {
@@ -188,7 +187,7 @@ func newTokenListCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer s.close()
-			var f store.TokenFilter
+			var f auth.TokenFilter
 			names := map[int64]string{}
 			if user != "" {
 				u, err := s.user(ctx, user)
@@ -223,7 +222,7 @@ func newTokenListCmd(a *app) *cobra.Command {
 				if t.Impersonation {
 					state += " (impersonation)"
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, names[t.UserID], t.Name, strings.Join(t.Scopes(), ","),
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, names[t.UserID], t.Name, strings.Join(t.Scopes, ","),
 					state, dateOrNever(t.ExpiresAt), timeOrNever(t.LastUsedAt))
 			}
 			return tw.Flush()

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gitgate/gitgate/auth"
-	"github.com/gitgate/gitgate/store"
 )
 
 func newUserCmd(a *app) *cobra.Command {
@@ -96,7 +95,7 @@ func readPassword(r io.Reader) (string, error) {
 	return line, nil
 }
 
-func (s *services) user(ctx context.Context, username string) (*store.User, error) {
+func (s *services) user(ctx context.Context, username string) (*auth.User, error) {
 	u, err := s.auth.UserByUsername(ctx, username)
 	if err != nil {
 		return nil, fmt.Errorf("no user named %q", username)

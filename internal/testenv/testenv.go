@@ -93,7 +93,7 @@ type UserOpts struct {
 }
 
 // User creates a user.
-func (e *Env) User(username string, o UserOpts) *store.User {
+func (e *Env) User(username string, o UserOpts) *auth.User {
 	e.T.Helper()
 	u, err := e.Server.Auth.CreateUser(context.Background(), auth.NewUser{Username: username, Email: username + "@example.com",
 		Password: o.Password, Admin: o.Admin, Bot: o.Bot})
@@ -109,7 +109,7 @@ func (e *Env) User(username string, o UserOpts) *store.User {
 }
 
 // Token creates a token for a user with scopes and returns its secret.
-func (e *Env) Token(u *store.User, scopes ...string) string {
+func (e *Env) Token(u *auth.User, scopes ...string) string {
 	e.T.Helper()
 	c, err := e.Server.Auth.CreateToken(context.Background(), auth.NewToken{UserID: u.ID, Name: "test", Scopes: scopes})
 	if err != nil {
@@ -133,7 +133,7 @@ func (e *Env) Project(fullPath, visibility string) *store.Project {
 }
 
 // Member gives a user an access level on a project or group path.
-func (e *Env) Member(path string, u *store.User, level repos.AccessLevel) {
+func (e *Env) Member(path string, u *auth.User, level repos.AccessLevel) {
 	e.T.Helper()
 	target, err := e.Server.Repos.ResolveTarget(context.Background(), path)
 	if err != nil {
