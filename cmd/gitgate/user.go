@@ -103,15 +103,13 @@ func (s *services) user(ctx context.Context, username string) (*auth.User, error
 	return u, nil
 }
 
-func newUserBlockCmd(a *app, block bool) *cobra.Command {
-	verb, short := "block", "Block a user: no Git, API or sign-in until unblocked"
-	if !block {
-		verb, short = "unblock", "Unblock a blocked user"
-	}
+// userCmd is a command that does one thing to the user its only argument
+// names and prints one line about it.
+func userCmd(a *app, use, short, example string, do func(ctx context.Context, s *services, u *auth.User) (string, error)) *cobra.Command {
 	return &cobra.Command{
-		Use:     verb + " USERNAME",
+		Use:     use + " USERNAME",
 		Short:   short,
-		Example: "  gitgate user " + verb + " alice",
+		Example: example,
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, u, err := a.openWithUser(cmd.Context(), args[0])
@@ -119,36 +117,40 @@ func newUserBlockCmd(a *app, block bool) *cobra.Command {
 				return err
 			}
 			defer s.close()
-			if _, err := s.auth.SetBlocked(cmd.Context(), u.ID, block); err != nil {
+			line, err := do(cmd.Context(), s, u)
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "User %s %sed\n", u.Username, verb)
+			fmt.Fprintln(a.stdout, line)
 			return nil
 		},
 	}
 }
 
+func newUserBlockCmd(a *app, block bool) *cobra.Command {
+	verb, short := "block", "Block a user: no Git, API or sign-in until unblocked"
+	if !block {
+		verb, short = "unblock", "Unblock a blocked user"
+	}
+	return userCmd(a, verb, short, "  gitgate user "+verb+" alice",
+		func(ctx context.Context, s *services, u *auth.User) (string, error) {
+			if _, err := s.auth.SetBlocked(ctx, u.ID, block); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("User %s %sed", u.Username, verb), nil
+		})
+}
+
 // newUserUnlockCmd lifts the lock that wrong passwords put on an account
 // (docs/authentication.md) and forgets its failed attempts.
 func newUserUnlockCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:     "unlock USERNAME",
-		Short:   "Unlock an account locked by wrong passwords, before its 10 minutes are up",
-		Example: "  gitgate user unlock alice",
-		Args:    exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, u, err := a.openWithUser(cmd.Context(), args[0])
-			if err != nil {
-				return err
+	return userCmd(a, "unlock", "Unlock an account locked by wrong passwords, before its 10 minutes are up", "  gitgate user unlock alice",
+		func(ctx context.Context, s *services, u *auth.User) (string, error) {
+			if _, err := s.auth.UnlockUser(ctx, u.ID); err != nil {
+				return "", err
 			}
-			defer s.close()
-			if _, err := s.auth.UnlockUser(cmd.Context(), u.ID); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "User %s unlocked\n", u.Username)
-			return nil
-		},
-	}
+			return fmt.Sprintf("User %s unlocked", u.Username), nil
+		})
 }
 
 func newUser2FAEnableCmd(a *app) *cobra.Command {
@@ -181,22 +183,11 @@ func newUser2FAEnableCmd(a *app) *cobra.Command {
 }
 
 func newUser2FADisableCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:     "disable USERNAME",
-		Short:   "Turn off two-factor authentication",
-		Example: "  gitgate user 2fa disable alice",
-		Args:    exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, u, err := a.openWithUser(cmd.Context(), args[0])
-			if err != nil {
-				return err
+	return userCmd(a, "disable", "Turn off two-factor authentication", "  gitgate user 2fa disable alice",
+		func(ctx context.Context, s *services, u *auth.User) (string, error) {
+			if err := s.auth.DisableTOTP(ctx, u.ID); err != nil {
+				return "", err
 			}
-			defer s.close()
-			if err := s.auth.DisableTOTP(cmd.Context(), u.ID); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "Two-factor authentication disabled for %s\n", u.Username)
-			return nil
-		},
-	}
+			return fmt.Sprintf("Two-factor authentication disabled for %s", u.Username), nil
+		})
 }
