@@ -10,9 +10,9 @@ import (
 
 	gitlab "gitlab.com/gitlab-org/api/client-go"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/internal/testenv"
-	"github.com/gitgate/gitgate/repos"
 )
 
 // These tests drive the API with GitLab's own Go client: if it decodes
@@ -374,7 +374,7 @@ func TestClientGoProjectsAndMembers(t *testing.T) {
 		if _, err := f.env.Server.Repos.CreateGroup(f.ctx(), "team", "Team", "private", 0); err != nil {
 			t.Fatal(err)
 		}
-		f.env.Member("team", bob, repos.Developer)
+		f.env.Member("team", bob, access.Developer)
 		ns, err := f.env.Server.Repos.NamespaceByPath(f.ctx(), "team")
 		if err != nil {
 			t.Fatal(err)

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
-	"github.com/gitgate/gitgate/repos"
 	"github.com/gitgate/gitgate/store"
 )
 
@@ -313,7 +313,7 @@ type Member struct {
 }
 
 // MemberJSON renders a project member.
-func MemberJSON(u *auth.User, level repos.AccessLevel, createdAt time.Time, baseURL string) Member {
+func MemberJSON(u *auth.User, level access.AccessLevel, createdAt time.Time, baseURL string) Member {
 	return Member{UserBasic: UserBasicJSON(u, baseURL), AccessLevel: int(level), CreatedAt: FormatTime(createdAt)}
 }
 

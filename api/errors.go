@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/repos"
 	"github.com/gitgate/gitgate/throttle"
@@ -172,13 +173,13 @@ func (c *call) fail(err error) {
 		writeError(c.w, message(http.StatusConflict, conflictMessage(ac)))
 	case errors.Is(err, auth.ErrNotFound):
 		writeError(c.w, notFound(""))
-	case errors.Is(err, repos.ErrNotFound), errors.Is(err, repos.ErrUnauthenticated):
+	case errors.Is(err, access.ErrNotFound), errors.Is(err, access.ErrUnauthenticated):
 		writeError(c.w, notFound("Project"))
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads this.
 		writeError(c.w, errUnavailable)
 	default:
-		var fe *repos.ForbiddenError
+		var fe *access.ForbiddenError
 		if errors.As(err, &fe) {
 			writeError(c.w, forbidden(""))
 			return

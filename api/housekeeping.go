@@ -4,8 +4,8 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/housekeeping"
-	"github.com/gitgate/gitgate/repos"
 )
 
 // POST /projects/:id/housekeeping (maintainers and above, GitLab's
@@ -15,7 +15,7 @@ import (
 // job and answers 201; gitgate runs it before answering 201, so the
 // caller knows it is done. A task already running on the project is 409.
 func startHousekeeping(c *call) error {
-	p, err := c.project(repos.Manage)
+	p, err := c.project(access.Manage)
 	if err != nil {
 		return err
 	}

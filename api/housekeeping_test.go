@@ -5,16 +5,16 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/internal/testenv"
-	"github.com/gitgate/gitgate/repos"
 )
 
 func TestProjectHousekeepingAnswersAsGitLabDoes(t *testing.T) {
 	f := newFixture(t, testenv.Options{})
 	// An empty repository: housekeeping has nothing to pack and still
 	// succeeds (the Git doors' tests prune real history).
-	p := f.env.Project("alice/proj", repos.Private)
+	p := f.env.Project("alice/proj", access.Private)
 
 	// GitLab's own client: POST /projects/:id/housekeeping, 201.
 	res, err := f.client(f.aliceToken).Projects.StartHousekeepingProject("alice/proj")
@@ -34,12 +34,12 @@ func TestProjectHousekeepingAnswersAsGitLabDoes(t *testing.T) {
 	// GitLab's admin_project: maintainers and above; a developer may
 	// not, someone without access does not see the project.
 	dev := f.env.User("dev", testenv.UserOpts{})
-	f.env.Member("alice/proj", dev, repos.Developer)
+	f.env.Member("alice/proj", dev, access.Developer)
 	if r := f.do(req{method: "POST", path: path, token: f.env.Token(dev, auth.ScopeAPI)}); r.status != http.StatusForbidden {
 		t.Errorf("developer: %d %s, want 403", r.status, r.body)
 	}
 	maint := f.env.User("maint", testenv.UserOpts{})
-	f.env.Member("alice/proj", maint, repos.Maintainer)
+	f.env.Member("alice/proj", maint, access.Maintainer)
 	if r := f.do(req{method: "POST", path: path, token: f.env.Token(maint, auth.ScopeAPI)}); r.status != http.StatusCreated {
 		t.Errorf("maintainer: %d %s, want 201", r.status, r.body)
 	}

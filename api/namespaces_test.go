@@ -4,8 +4,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/internal/testenv"
-	"github.com/gitgate/gitgate/repos"
 )
 
 func (f *fixture) group(t *testing.T, path, visibility string) int64 {
@@ -24,14 +24,14 @@ const bodyNamespaceNotFound = `{"message":"404 Namespace Not Found"}`
 // caller can see tells "not valid" (no right to create there) apart.
 func TestCreatingAProjectDoesNotRevealPrivateGroups(t *testing.T) {
 	dialects(t, func(t *testing.T, f *fixture) {
-		secret := f.group(t, "secret", repos.Private)
-		f.group(t, "secret/sub", repos.Private)
-		f.group(t, "open", repos.Public)
-		f.group(t, "inner", repos.Private)
-		f.env.Project("inner/tool", repos.Private)
-		f.env.Member("inner/tool", f.alice, repos.Developer) // sees inner through its project
-		f.group(t, "mine", repos.Private)
-		f.env.Member("mine", f.alice, repos.Developer)
+		secret := f.group(t, "secret", access.Private)
+		f.group(t, "secret/sub", access.Private)
+		f.group(t, "open", access.Public)
+		f.group(t, "inner", access.Private)
+		f.env.Project("inner/tool", access.Private)
+		f.env.Member("inner/tool", f.alice, access.Developer) // sees inner through its project
+		f.group(t, "mine", access.Private)
+		f.env.Member("mine", f.alice, access.Developer)
 		f.env.User("bob", testenv.UserOpts{})
 		notValid := `{"message":{"namespace":["is not valid"]}}`
 		cases := []struct {
@@ -64,11 +64,11 @@ func TestCreatingAProjectDoesNotRevealPrivateGroups(t *testing.T) {
 // with GitLab's answer; nothing is created when refused.
 func TestProjectVisibilityIsCappedByItsGroups(t *testing.T) {
 	dialects(t, func(t *testing.T, f *fixture) {
-		f.group(t, "priv", repos.Private)
-		f.group(t, "int", repos.Internal)
-		f.group(t, "pub", repos.Public)
-		f.group(t, "pub/privsub", repos.Private)
-		f.group(t, "pub/intsub", repos.Internal)
+		f.group(t, "priv", access.Private)
+		f.group(t, "int", access.Internal)
+		f.group(t, "pub", access.Public)
+		f.group(t, "pub/privsub", access.Private)
+		f.group(t, "pub/intsub", access.Internal)
 		refused := func(vis, group string) string {
 			return `{"message":{"visibility_level":["` + vis + ` is not allowed in a ` + group + ` group."]}}`
 		}
@@ -77,16 +77,16 @@ func TestProjectVisibilityIsCappedByItsGroups(t *testing.T) {
 			status                int
 			body                  string
 		}{
-			{"priv", repos.Public, 400, refused("public", "private")},
-			{"priv", repos.Internal, 400, refused("internal", "private")},
-			{"priv", repos.Private, 201, ""},
-			{"int", repos.Public, 400, refused("public", "internal")},
-			{"int", repos.Internal, 201, ""},
-			{"pub/privsub", repos.Public, 400, refused("public", "private")},
-			{"pub/privsub", repos.Internal, 400, refused("internal", "private")},
-			{"pub/intsub", repos.Public, 400, refused("public", "internal")},
-			{"pub", repos.Public, 201, ""},
-			{"alice", repos.Public, 201, ""},
+			{"priv", access.Public, 400, refused("public", "private")},
+			{"priv", access.Internal, 400, refused("internal", "private")},
+			{"priv", access.Private, 201, ""},
+			{"int", access.Public, 400, refused("public", "internal")},
+			{"int", access.Internal, 201, ""},
+			{"pub/privsub", access.Public, 400, refused("public", "private")},
+			{"pub/privsub", access.Internal, 400, refused("internal", "private")},
+			{"pub/intsub", access.Public, 400, refused("public", "internal")},
+			{"pub", access.Public, 201, ""},
+			{"alice", access.Public, 201, ""},
 		}
 		for _, tc := range cases {
 			name := tc.visibility + " in " + tc.namespace

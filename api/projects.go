@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/repos"
 	"github.com/gitgate/gitgate/store"
@@ -15,7 +16,7 @@ import (
 // may perform a on it. A project the caller cannot see is 404 whatever
 // the action (docs/permissions.md#decision: visibility before scopes and
 // levels).
-func (c *call) project(a repos.Action) (*store.Project, error) {
+func (c *call) project(a access.Action) (*store.Project, error) {
 	raw := c.vars["id"]
 	var (
 		p   *store.Project
@@ -26,7 +27,7 @@ func (c *call) project(a repos.Action) (*store.Project, error) {
 	} else {
 		p, err = c.h.repos.Find(c.ctx, raw)
 	}
-	if errors.Is(err, repos.ErrNotFound) {
+	if errors.Is(err, access.ErrNotFound) {
 		return nil, notFound("Project")
 	}
 	if err != nil {
@@ -97,7 +98,7 @@ func listProjects(c *call) error {
 	if f.Visibility, _, err = c.params.str("visibility"); err != nil {
 		return err
 	}
-	if f.Visibility != "" && !repos.ValidVisibility(f.Visibility) {
+	if f.Visibility != "" && !access.ValidVisibility(f.Visibility) {
 		return invalidValue("visibility")
 	}
 	projects, total, err := c.h.repos.List(c.ctx, f)
@@ -118,7 +119,7 @@ func listProjects(c *call) error {
 
 // GET /projects/:id, with the caller's permissions.
 func getProject(c *call) error {
-	p, err := c.project(repos.View)
+	p, err := c.project(access.View)
 	if err != nil {
 		return err
 	}
@@ -133,7 +134,7 @@ func getProject(c *call) error {
 			return err
 		}
 		out.Permissions = &Permissions{}
-		if level >= repos.Guest && level <= repos.Owner {
+		if level >= access.Guest && level <= access.Owner {
 			out.Permissions.ProjectAccess = &Access{AccessLevel: int(level), NotificationLevel: 3}
 		}
 	}
@@ -190,7 +191,7 @@ func createProject(c *call) error {
 			return err
 		}
 	}
-	if in.Visibility != "" && !repos.ValidVisibility(in.Visibility) {
+	if in.Visibility != "" && !access.ValidVisibility(in.Visibility) {
 		return invalidValue("visibility")
 	}
 	ns, err := c.namespaceParam()
@@ -262,7 +263,7 @@ func (c *call) namespaceParam() (*store.Namespace, error) {
 
 // DELETE /projects/:id (owners and admins): 204.
 func deleteProject(c *call) error {
-	p, err := c.project(repos.Remove)
+	p, err := c.project(access.Remove)
 	if err != nil {
 		return err
 	}
@@ -276,7 +277,7 @@ func deleteProject(c *call) error {
 // memberRow is one member with their level.
 type memberRow struct {
 	user  *auth.User
-	level repos.AccessLevel
+	level access.AccessLevel
 	m     *store.Member
 }
 
@@ -289,7 +290,7 @@ func (c *call) members(p *store.Project) ([]memberRow, error) {
 		return nil, err
 	}
 	if owner != nil {
-		rows = append(rows, memberRow{user: owner, level: repos.Owner, m: &store.Member{CreatedAt: p.CreatedAt}})
+		rows = append(rows, memberRow{user: owner, level: access.Owner, m: &store.Member{CreatedAt: p.CreatedAt}})
 	}
 	ms, err := c.h.repos.Members(c.ctx, p.ID)
 	if err != nil {
@@ -306,14 +307,14 @@ func (c *call) members(p *store.Project) ([]memberRow, error) {
 		if err != nil {
 			return nil, err
 		}
-		rows = append(rows, memberRow{user: u, level: repos.AccessLevel(ms[i].AccessLevel), m: &ms[i]})
+		rows = append(rows, memberRow{user: u, level: access.AccessLevel(ms[i].AccessLevel), m: &ms[i]})
 	}
 	return rows, nil
 }
 
 // GET /projects/:id/members
 func listMembers(c *call) error {
-	p, err := c.project(repos.View)
+	p, err := c.project(access.View)
 	if err != nil {
 		return err
 	}
@@ -336,7 +337,7 @@ func listMembers(c *call) error {
 // 201 with the member, 409 when already a member. Nobody but an admin
 // grants more than they hold.
 func addMember(c *call) error {
-	p, err := c.project(repos.Manage)
+	p, err := c.project(access.Manage)
 	if err != nil {
 		return err
 	}
@@ -362,9 +363,9 @@ func addMember(c *call) error {
 	if len(missing) > 0 {
 		return missingParams(missing...)
 	}
-	level := repos.AccessLevel(lvl)
+	level := access.AccessLevel(lvl)
 	switch level {
-	case repos.Guest, repos.Reporter, repos.Developer, repos.Maintainer, repos.Owner:
+	case access.Guest, access.Reporter, access.Developer, access.Maintainer, access.Owner:
 	default:
 		return invalidValue("access_level")
 	}
@@ -406,7 +407,7 @@ func addMember(c *call) error {
 // DELETE /projects/:id/members/:user_id (maintainers): 204; a user who is
 // not a direct member is 404 Member Not Found.
 func removeMember(c *call) error {
-	p, err := c.project(repos.Manage)
+	p, err := c.project(access.Manage)
 	if err != nil {
 		return err
 	}
@@ -431,11 +432,11 @@ func removeMember(c *call) error {
 	if err != nil {
 		return err
 	}
-	if repos.AccessLevel(found.AccessLevel) > mine {
+	if access.AccessLevel(found.AccessLevel) > mine {
 		return forbidden("")
 	}
 	if err := c.h.repos.RemoveMember(c.ctx, p.ID, uid); err != nil {
-		if errors.Is(err, repos.ErrNotFound) {
+		if errors.Is(err, access.ErrNotFound) {
 			return notFound("Member")
 		}
 		return err

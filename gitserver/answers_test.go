@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/gitserver"
-	"github.com/gitgate/gitgate/repos"
 	"github.com/gitgate/gitgate/store"
 )
 
@@ -50,11 +50,11 @@ type answer struct {
 
 var (
 	ok            = answer{200, ""}
-	challenge     = answer{401, repos.ErrUnauthenticated.Error()}
+	challenge     = answer{401, access.ErrUnauthenticated.Error()}
 	denied        = answer{401, gitserver.MsgAccessDenied}
-	notFound      = answer{404, repos.MsgNotFound}
-	noPush        = answer{403, repos.MsgNoPush}
-	noDownload    = answer{403, repos.MsgNoDownload}
+	notFound      = answer{404, access.MsgNotFound}
+	noPush        = answer{403, access.MsgNoPush}
+	noDownload    = answer{403, access.MsgNoDownload}
 	needReadRepo  = answer{403, "Your token lacks the read_repository scope, which is required to download code from this project."}
 	needWriteRepo = answer{403, "Your token lacks the write_repository scope, which is required to push code to this project."}
 )
@@ -215,11 +215,11 @@ func TestGitShowsTheSpecLines(t *testing.T) {
 			[]string{"remote: Your token lacks the write_repository scope, which is required to push code to this project.",
 				"The requested URL returned error: 403"}},
 		{"no access", f.url("outsider", "grp/private"), false,
-			[]string{"remote: " + repos.MsgNotFound, "fatal: repository '"}},
+			[]string{"remote: " + access.MsgNotFound, "fatal: repository '"}},
 		{"guest", f.url("guest", "grp/private"), false,
-			[]string{"remote: " + repos.MsgNoDownload, "The requested URL returned error: 403"}},
+			[]string{"remote: " + access.MsgNoDownload, "The requested URL returned error: 403"}},
 		{"reporter pushing", f.url("reporter", "grp/private"), true,
-			[]string{"remote: " + repos.MsgNoPush, "The requested URL returned error: 403"}},
+			[]string{"remote: " + access.MsgNoPush, "The requested URL returned error: 403"}},
 		{"blocked user", f.url("blocked", "grp/private"), false,
 			[]string{accessDenied, "fatal: Authentication failed for"}},
 		{"anonymous on a private repository", f.url("", "grp/private"), false,

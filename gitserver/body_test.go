@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/internal/testenv"
-	"github.com/gitgate/gitgate/repos"
 	"github.com/gitgate/gitgate/server"
 )
 
@@ -23,7 +23,7 @@ func bodyEnv(t *testing.T, configure func(*server.Config)) (*testenv.Env, string
 	t.Parallel()
 	e := testenv.Start(t, testenv.Options{Configure: configure})
 	u := e.User("alice", testenv.UserOpts{})
-	e.Project("alice/pub", repos.Public)
+	e.Project("alice/pub", access.Public)
 	wt := e.WorkTree()
 	e.MustGit(wt, "push", "-q", e.RepoURL("alice", e.Token(u, "write_repository"), "alice/pub"), "main")
 	head := strings.TrimSpace(e.MustGit(wt, "rev-parse", "HEAD"))

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/internal/testenv"
-	"github.com/gitgate/gitgate/repos"
 	"github.com/gitgate/gitgate/server"
 	"github.com/gitgate/gitgate/store"
 )
@@ -44,7 +44,7 @@ func newFixture(t *testing.T, d store.Dialect, configure func(*server.Config)) *
 	env := testenv.Start(t, testenv.Options{Dialect: d, Configure: configure})
 	f := &fixture{Env: env, users: map[string]*auth.User{}, tokens: map[string]string{}}
 	ctx := context.Background()
-	if _, err := env.Server.Repos.CreateGroup(ctx, "grp", "", repos.Public, 0); err != nil {
+	if _, err := env.Server.Repos.CreateGroup(ctx, "grp", "", access.Public, 0); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"boss", "owner", "maintainer", "developer", "reporter", "guest", "outsider", "twofa", "bot", "blocked"} {
@@ -55,12 +55,12 @@ func newFixture(t *testing.T, d store.Dialect, configure func(*server.Config)) *
 		f.users[name] = env.User(name, o)
 		f.tokens[name] = env.Token(f.users[name], auth.ScopeWriteRepository)
 	}
-	levels := map[string]repos.AccessLevel{"owner": repos.Owner, "maintainer": repos.Maintainer, "developer": repos.Developer,
-		"reporter": repos.Reporter, "guest": repos.Guest, "twofa": repos.Developer, "bot": repos.Developer, "blocked": repos.Developer}
+	levels := map[string]access.AccessLevel{"owner": access.Owner, "maintainer": access.Maintainer, "developer": access.Developer,
+		"reporter": access.Reporter, "guest": access.Guest, "twofa": access.Developer, "bot": access.Developer, "blocked": access.Developer}
 	for name, l := range levels {
 		env.Member("grp", f.users[name], l)
 	}
-	for _, vis := range []string{repos.Public, repos.Internal, repos.Private} {
+	for _, vis := range []string{access.Public, access.Internal, access.Private} {
 		env.Project("grp/"+vis, vis)
 		wt := env.WorkTree()
 		env.MustGit(wt, "push", "-q", f.url("boss", "grp/"+vis), "main")

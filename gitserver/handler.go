@@ -20,8 +20,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/gitproc"
+	"github.com/gitgate/gitgate/hooks"
 	"github.com/gitgate/gitgate/metrics"
 	"github.com/gitgate/gitgate/repos"
 	"github.com/gitgate/gitgate/store"
@@ -46,6 +48,7 @@ const challenge = `Basic realm="gitgate"`
 type Handler struct {
 	Auth    *auth.Service
 	Repos   *repos.Service
+	Hooks   *hooks.Hooks
 	Runner  *gitproc.Runner
 	Metrics *metrics.Metrics // nil: not counted
 	Log     *slog.Logger     // nil: slog.Default()
@@ -278,24 +281,24 @@ func (h *Handler) authorize(q *request) (*store.Project, string) {
 		q.p = p
 	}
 
-	action := repos.Read
+	action := access.Read
 	if q.service == gitproc.ReceivePack {
-		action = repos.Write
+		action = access.Write
 	}
 	proj, err := h.Repos.Find(ctx, q.repo)
 	if err == nil {
 		err = h.Repos.Authorize(ctx, q.p, proj, action)
 	}
-	var forbidden *repos.ForbiddenError
+	var forbidden *access.ForbiddenError
 	switch {
 	case err == nil:
 		return proj, ""
-	case errors.Is(err, repos.ErrNotFound) && q.p.IsAnonymous(), errors.Is(err, repos.ErrUnauthenticated):
+	case errors.Is(err, access.ErrNotFound) && q.p.IsAnonymous(), errors.Is(err, access.ErrUnauthenticated):
 		// docs/permissions.md#decision: an anonymous caller is asked for
 		// credentials whether the repository is private or missing.
-		plain(q.w, http.StatusUnauthorized, repos.ErrUnauthenticated.Error(), true)
-	case errors.Is(err, repos.ErrNotFound):
-		plain(q.w, http.StatusNotFound, repos.MsgNotFound, false)
+		plain(q.w, http.StatusUnauthorized, access.ErrUnauthenticated.Error(), true)
+	case errors.Is(err, access.ErrNotFound):
+		plain(q.w, http.StatusNotFound, access.MsgNotFound, false)
 	case errors.As(err, &forbidden):
 		plain(q.w, http.StatusForbidden, forbidden.Msg, false)
 	default:
@@ -476,7 +479,7 @@ func (h *Handler) rpc(q *request, proj *store.Project, dir string) string {
 		return "error"
 	}
 	if q.service == gitproc.ReceivePack {
-		config, env, err := h.Repos.ReceiveHook(ctx, q.p, proj)
+		config, env, err := h.Hooks.ReceiveHook(ctx, h.Repos, q.p, proj)
 		if err != nil {
 			h.infraError(q, "prepare receive hook", err)
 			return "error"

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/internal/testenv"
-	"github.com/gitgate/gitgate/repos"
 	"github.com/gitgate/gitgate/server"
 	"github.com/gitgate/gitgate/store"
 )
@@ -159,7 +159,7 @@ func TestAccountLockoutCountsAcrossReplicas(t *testing.T) {
 	}})
 	ctx := context.Background()
 	alice := a.User("alice", testenv.UserOpts{Password: password})
-	a.Project("alice/pub", repos.Public)
+	a.Project("alice/pub", access.Public)
 	get := func(e *testenv.Env, secret string) int {
 		req, _ := http.NewRequest("GET", e.URL+"/alice/pub.git/info/refs?service="+fetch, nil)
 		req.SetBasicAuth("alice", secret)

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gitgate/gitgate/repos"
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/store"
 )
 
@@ -80,7 +80,7 @@ func TestForcePushToAnUnprotectedBranch(t *testing.T) {
 
 func TestDeveloperCreatesTheDefaultBranchOfAnEmptyRepository(t *testing.T) {
 	f := newFixture(t, store.SQLite, nil)
-	f.Project("grp/empty", repos.Private)
+	f.Project("grp/empty", access.Private)
 	wt := f.WorkTree()
 	f.MustGit(wt, "push", "-q", f.url("developer", "grp/empty"), "main")
 	// The second push to main is an ordinary protected-branch push.

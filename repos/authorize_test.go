@@ -3,11 +3,11 @@ package repos_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/internal/testdb"
 	"github.com/gitgate/gitgate/repos"
@@ -64,11 +64,11 @@ var allLevels = []level{lvAnonymous, lvNonMember, lvGuest, lvReporter, lvDevelop
 var allScopes = [][]string{{"api"}, {"read_api"}, {"read_user"}, {"read_repository"}, {"write_repository"}, {"read_registry"},
 	{"read_repository", "write_repository"}, {"read_user", "read_registry"}}
 
-var allVisibilities = []string{repos.Public, repos.Internal, repos.Private}
+var allVisibilities = []string{access.Public, access.Internal, access.Private}
 
 // specOutcome states docs/permissions.md#decision and
 // docs/tokens.md#when-a-token-works rule by rule.
-func specOutcome(lv level, st tokenState, scopes []string, vis string, a repos.Action) string {
+func specOutcome(lv level, st tokenState, scopes []string, vis string, a access.Action) string {
 	// docs/tokens.md#expiry: an expired token (on day D it is expired) or
 	// a revoked one is refused unless expiry enforcement is off; revoked
 	// never works; an impersonation token is refused while impersonation
@@ -83,9 +83,9 @@ func specOutcome(lv level, st tokenState, scopes []string, vis string, a repos.A
 	var canSee bool
 	switch lv {
 	case lvAnonymous:
-		canSee = vis == repos.Public
+		canSee = vis == access.Public
 	case lvNonMember:
-		canSee = vis != repos.Private
+		canSee = vis != access.Private
 	default: // guest and above, admin
 		canSee = true
 	}
@@ -105,9 +105,9 @@ func specOutcome(lv level, st tokenState, scopes []string, vis string, a repos.A
 		}
 		return false
 	}
-	if a == repos.Read {
+	if a == access.Read {
 		// docs/tokens.md#scopes: public code is readable with any valid credential.
-		if vis == repos.Public {
+		if vis == access.Public {
 			return allow
 		}
 		// docs/tokens.md#scopes: fetch needs api, read_api, read_repository or
@@ -118,7 +118,7 @@ func specOutcome(lv level, st tokenState, scopes []string, vis string, a repos.A
 		// docs/permissions.md#visibility: internal is readable by any
 		// signed-in user; private by reporters and above; guests get the
 		// download message (docs/permissions.md#git-over-http).
-		if vis == repos.Internal || lv == lvReporter || lv == lvDeveloper || lv == lvMaintainer || lv == lvOwner || lv == lvAdmin {
+		if vis == access.Internal || lv == lvReporter || lv == lvDeveloper || lv == lvMaintainer || lv == lvOwner || lv == lvAdmin {
 			return allow
 		}
 		return noDownload
@@ -142,21 +142,21 @@ func specOutcome(lv level, st tokenState, scopes []string, vis string, a repos.A
 
 // classify maps errors from Authenticate/Authorize to outcomes.
 func classify(err error) string {
-	var fe *repos.ForbiddenError
+	var fe *access.ForbiddenError
 	switch {
 	case err == nil:
 		return allow
-	case errors.Is(err, auth.ErrInvalidCredential), errors.Is(err, repos.ErrUnauthenticated):
+	case errors.Is(err, auth.ErrInvalidCredential), errors.Is(err, access.ErrUnauthenticated):
 		return unauth
-	case errors.Is(err, repos.ErrNotFound):
+	case errors.Is(err, access.ErrNotFound):
 		return notFound
 	case errors.As(err, &fe):
 		switch {
 		case fe.MissingScope != "":
 			return scopeMissing(fe.MissingScope)
-		case fe.Msg == repos.MsgNoDownload:
+		case fe.Msg == access.MsgNoDownload:
 			return noDownload
-		case fe.Msg == repos.MsgNoPush:
+		case fe.Msg == access.MsgNoPush:
 			return noPush
 		}
 	}
@@ -197,7 +197,7 @@ func newWorld(t *testing.T, db *store.DB) *world {
 	// namespace owner; other levels are memberships — the developer's
 	// through a group, to cover inheritance. The group is public so that
 	// it may hold projects of every visibility.
-	if _, err := w.repos.CreateGroup(ctx, "team", "", repos.Public, 0); err != nil {
+	if _, err := w.repos.CreateGroup(ctx, "team", "", access.Public, 0); err != nil {
 		t.Fatal(err)
 	}
 	for _, vis := range allVisibilities {
@@ -206,7 +206,7 @@ func newWorld(t *testing.T, db *store.DB) *world {
 			t.Fatal(err)
 		}
 		w.projects[vis] = p
-		for lv, al := range map[level]repos.AccessLevel{lvGuest: repos.Guest, lvReporter: repos.Reporter, lvMaintainer: repos.Maintainer} {
+		for lv, al := range map[level]access.AccessLevel{lvGuest: access.Guest, lvReporter: access.Reporter, lvMaintainer: access.Maintainer} {
 			if err := w.repos.AddMember(ctx, repos.MemberTarget{Project: p}, w.users[lv].ID, al); err != nil {
 				t.Fatal(err)
 			}
@@ -221,7 +221,7 @@ func newWorld(t *testing.T, db *store.DB) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.repos.AddMember(ctx, repos.MemberTarget{Group: team}, w.users[lvDeveloper].ID, repos.Developer); err != nil {
+	if err := w.repos.AddMember(ctx, repos.MemberTarget{Group: team}, w.users[lvDeveloper].ID, access.Developer); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -271,7 +271,7 @@ func (w *world) settings(t *testing.T, kv map[string]string) {
 	}
 }
 
-func (w *world) decide(ctx context.Context, cred *auth.Credential, p *store.Project, a repos.Action) string {
+func (w *world) decide(ctx context.Context, cred *auth.Credential, p *store.Project, a access.Action) string {
 	var principal *auth.Principal
 	if cred != nil {
 		var err error
@@ -307,7 +307,7 @@ func TestPermissionTableFollowsTheSpec(t *testing.T) {
 					continue
 				}
 				for _, vis := range allVisibilities {
-					for _, a := range []repos.Action{repos.Read, repos.Write} {
+					for _, a := range []access.Action{access.Read, access.Write} {
 						cred := auth.Credential{Kind: auth.CredToken, Secret: c.secret}
 						got := w.decide(ctx, &cred, w.project(c.lv, vis), a)
 						want := specOutcome(c.lv, c.st, c.scopes, vis, a)
@@ -333,7 +333,7 @@ func TestPermissionTableFollowsTheSpec(t *testing.T) {
 			}
 		}
 		for _, vis := range allVisibilities {
-			for _, a := range []repos.Action{repos.Read, repos.Write} {
+			for _, a := range []access.Action{access.Read, access.Write} {
 				got := w.decide(ctx, nil, w.project(lvAnonymous, vis), a)
 				if want := specOutcome(lvAnonymous, stActive, nil, vis, a); got != want {
 					t.Errorf("anonymous %s on %s: got %s, want %s", actionName(a), vis, got, want)
@@ -343,8 +343,8 @@ func TestPermissionTableFollowsTheSpec(t *testing.T) {
 	})
 }
 
-func actionName(a repos.Action) string {
-	if a == repos.Read {
+func actionName(a access.Action) string {
+	if a == access.Read {
 		return "fetch"
 	}
 	return "push"
@@ -367,7 +367,7 @@ func TestPermissionRowsNamedInTheSpec(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := w.repos.AddMember(ctx, repos.MemberTarget{Project: w.projects[repos.Private]}, u.ID, repos.Developer); err != nil {
+			if err := w.repos.AddMember(ctx, repos.MemberTarget{Project: w.projects[access.Private]}, u.ID, access.Developer); err != nil {
 				t.Fatal(err)
 			}
 			return u
@@ -392,33 +392,33 @@ func TestPermissionRowsNamedInTheSpec(t *testing.T) {
 		basic := func(user, pw string) *auth.Credential {
 			return &auth.Credential{Kind: auth.CredGitBasic, Username: user, Secret: pw}
 		}
-		priv := w.projects[repos.Private]
+		priv := w.projects[access.Private]
 		rows := []struct {
 			name string
 			cred *auth.Credential
 			p    *store.Project
-			a    repos.Action
+			a    access.Action
 			want string
 		}{
-			{"§1 a blocked user's token stops working", tok(blockedTok), priv, repos.Read, unauth},
-			{"§1 a blocked user's password stops working", basic("blocked-dev", "password-blocked-dev"), priv, repos.Read, unauth},
-			{"§4 a 2FA user's password never works for Git", basic("twofa-dev", "password-twofa-dev"), priv, repos.Read, unauth},
-			{"§2 a 2FA user pushes with a write_repository token", tok(twofaTok), priv, repos.Write, allow},
-			{"§2 a 2FA user's read_repository token cannot push", tok(twofaRead), priv, repos.Write, scopeMissing("write_repository")},
-			{"§4 token as Basic password, username ignored", basic("anything", twofaTok), priv, repos.Write, allow},
-			{"§11 bots have no password", basic("deploy-bot", ""), priv, repos.Read, unauth},
-			{"§1 a bot's token works like any token", tok(botTok), priv, repos.Write, allow},
-			{"§4 a developer's account password pushes", basic("plain-dev", "password-plain-dev"), priv, repos.Write, allow},
-			{"§4 the username must match the password", basic("reporter-user", "password-plain-dev"), priv, repos.Read, unauth},
-			{"§4 a wrong password is refused", basic("plain-dev", "wrong-password"), priv, repos.Read, unauth},
-			{"§2 a reporter's write_repository token cannot push", tok(reporterTok), priv, repos.Write, noPush},
-			{"§11 guests cannot fetch private code", basic("guest-user", "password-guest"), priv, repos.Read, noDownload},
-			{"§3 admins push everywhere", basic("admin-user", "password-admin"), priv, repos.Write, allow},
-			{"§11 anonymous on private is asked to authenticate", nil, priv, repos.Read, unauth},
-			{"§3 anonymous never pushes, even to public", nil, w.projects[repos.Public], repos.Write, unauth},
-			{"§11 a non-member gets 404 on private", basic("non-member-user", "password-non-member"), priv, repos.Read, notFound},
-			{"§3 a non-member reads internal", basic("non-member-user", "password-non-member"), w.projects[repos.Internal], repos.Read, allow},
-			{"§3 a non-member cannot push to public", basic("non-member-user", "password-non-member"), w.projects[repos.Public], repos.Write, noPush},
+			{"§1 a blocked user's token stops working", tok(blockedTok), priv, access.Read, unauth},
+			{"§1 a blocked user's password stops working", basic("blocked-dev", "password-blocked-dev"), priv, access.Read, unauth},
+			{"§4 a 2FA user's password never works for Git", basic("twofa-dev", "password-twofa-dev"), priv, access.Read, unauth},
+			{"§2 a 2FA user pushes with a write_repository token", tok(twofaTok), priv, access.Write, allow},
+			{"§2 a 2FA user's read_repository token cannot push", tok(twofaRead), priv, access.Write, scopeMissing("write_repository")},
+			{"§4 token as Basic password, username ignored", basic("anything", twofaTok), priv, access.Write, allow},
+			{"§11 bots have no password", basic("deploy-bot", ""), priv, access.Read, unauth},
+			{"§1 a bot's token works like any token", tok(botTok), priv, access.Write, allow},
+			{"§4 a developer's account password pushes", basic("plain-dev", "password-plain-dev"), priv, access.Write, allow},
+			{"§4 the username must match the password", basic("reporter-user", "password-plain-dev"), priv, access.Read, unauth},
+			{"§4 a wrong password is refused", basic("plain-dev", "wrong-password"), priv, access.Read, unauth},
+			{"§2 a reporter's write_repository token cannot push", tok(reporterTok), priv, access.Write, noPush},
+			{"§11 guests cannot fetch private code", basic("guest-user", "password-guest"), priv, access.Read, noDownload},
+			{"§3 admins push everywhere", basic("admin-user", "password-admin"), priv, access.Write, allow},
+			{"§11 anonymous on private is asked to authenticate", nil, priv, access.Read, unauth},
+			{"§3 anonymous never pushes, even to public", nil, w.projects[access.Public], access.Write, unauth},
+			{"§11 a non-member gets 404 on private", basic("non-member-user", "password-non-member"), priv, access.Read, notFound},
+			{"§3 a non-member reads internal", basic("non-member-user", "password-non-member"), w.projects[access.Internal], access.Read, allow},
+			{"§3 a non-member cannot push to public", basic("non-member-user", "password-non-member"), w.projects[access.Public], access.Write, noPush},
 		}
 		_ = dev
 		for _, r := range rows {
@@ -427,10 +427,10 @@ func TestPermissionRowsNamedInTheSpec(t *testing.T) {
 			}
 		}
 		w.settings(t, map[string]string{auth.SettingPasswordForGit: "false"})
-		if got := w.decide(ctx, basic("plain-dev", "password-plain-dev"), priv, repos.Read); got != unauth {
+		if got := w.decide(ctx, basic("plain-dev", "password-plain-dev"), priv, access.Read); got != unauth {
 			t.Errorf("§1.1 password_authentication_enabled_for_git=false: a password still works (%s)", got)
 		}
-		if got := w.decide(ctx, tok(twofaTok), priv, repos.Write); got != allow {
+		if got := w.decide(ctx, tok(twofaTok), priv, access.Write); got != allow {
 			t.Errorf("§1.1 password_authentication_enabled_for_git=false must not affect tokens (%s)", got)
 		}
 	})
@@ -443,26 +443,20 @@ func TestTokenExpiresAtMidnightUTCOfItsDate(t *testing.T) {
 		*w.now = time.Date(2026, 11, 25, 23, 59, 59, 0, time.UTC)
 		secret := w.token(t, w.users[lvReporter], []string{"read_repository"}, stExpiresTomorrow) // expires 2026-11-26
 		cred := &auth.Credential{Kind: auth.CredToken, Secret: secret}
-		p := w.projects[repos.Private]
-		if got := w.decide(ctx, cred, p, repos.Read); got != allow {
+		p := w.projects[access.Private]
+		if got := w.decide(ctx, cred, p, access.Read); got != allow {
 			t.Fatalf("at 23:59:59 UTC the day before: got %s, want allow", got)
 		}
 		*w.now = time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
-		if got := w.decide(ctx, cred, p, repos.Read); got != unauth {
+		if got := w.decide(ctx, cred, p, access.Read); got != unauth {
 			t.Fatalf("at 00:00 UTC of expires_at: got %s, want 401", got)
 		}
 		// In a timezone ahead of UTC it is already the 26th; expiry still
 		// follows UTC.
 		tokyo := time.FixedZone("JST", 9*3600)
 		*w.now = time.Date(2026, 11, 26, 8, 59, 59, 0, tokyo)
-		if got := w.decide(ctx, cred, p, repos.Read); got != allow {
+		if got := w.decide(ctx, cred, p, access.Read); got != allow {
 			t.Fatalf("at 08:59:59 JST on the 26th (23:59:59 UTC the 25th): got %s, want allow", got)
 		}
 	})
-}
-
-func ExampleParseAccessLevel() {
-	l, _ := repos.ParseAccessLevel("developer")
-	fmt.Println(int(l), l)
-	// Output: 30 developer
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/store"
 )
@@ -50,7 +51,7 @@ func (s *Service) CanCreateProjectIn(ctx context.Context, p *auth.Principal, ns 
 	if err != nil {
 		return false, fmt.Errorf("group access: %w", err)
 	}
-	return AccessLevel(l) >= Developer, nil
+	return access.AccessLevel(l) >= access.Developer, nil
 }
 
 // CanSeeNamespace decides whether p may know that ns exists: a user's
@@ -60,20 +61,20 @@ func (s *Service) CanCreateProjectIn(ctx context.Context, p *auth.Principal, ns 
 // read_group). Everyone else must get the answer a missing namespace
 // gets, so that probing reveals no private group.
 func (s *Service) CanSeeNamespace(ctx context.Context, p *auth.Principal, ns *store.Namespace) (bool, error) {
-	if ns.Kind == store.NamespaceUser || ns.Visibility == Public {
+	if ns.Kind == store.NamespaceUser || ns.Visibility == access.Public {
 		return true, nil
 	}
 	if p.IsAnonymous() {
 		return false, nil
 	}
-	if p.User.Admin || ns.Visibility == Internal {
+	if p.User.Admin || ns.Visibility == access.Internal {
 		return true, nil
 	}
 	l, err := s.db.MaxAccessLevel(ctx, p.User.ID, 0, ns.Ancestry())
 	if err != nil {
 		return false, fmt.Errorf("group access: %w", err)
 	}
-	if AccessLevel(l) >= Guest {
+	if access.AccessLevel(l) >= access.Guest {
 		return true, nil
 	}
 	return s.db.HasMembershipWithin(ctx, p.User.ID, ns)

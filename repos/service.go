@@ -1,7 +1,8 @@
 // Package repos knows what repositories exist and who may touch them:
 // namespaces and groups, projects and their visibility, members and access
 // levels, protected branches, the bare repositories on disk, and
-// Authorize, the one permission decision every door asks.
+// Authorize, which looks up what the one permission rule (package access)
+// needs and asks it.
 package repos
 
 import (
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/gitproc"
 	"github.com/gitgate/gitgate/store"
@@ -26,8 +28,6 @@ type Service struct {
 	db   *store.DB
 	root string
 	now  func() time.Time
-	// hooksDir holds gitgate's git hooks (set by InstallHooks, hook.go).
-	hooksDir string
 }
 
 // New returns a Service storing repositories under root.
@@ -54,47 +54,16 @@ func (s *Service) DiskPath(projectID int64) string {
 	return filepath.Join(s.root, "@hashed", h[0:2], h[2:4], h+".git")
 }
 
-// AccessLevel is the principal's level on a project: Admin for admins,
-// Owner in their own namespace, else the highest membership of the
-// project and its ancestor groups.
-func (s *Service) AccessLevel(ctx context.Context, p *auth.Principal, proj *store.Project) (AccessLevel, error) {
-	if p.IsAnonymous() {
-		return NoAccess, nil
-	}
-	if p.User.Admin {
-		return Admin, nil
-	}
-	if proj.Namespace.Kind == store.NamespaceUser && proj.Namespace.OwnerID != nil && *proj.Namespace.OwnerID == p.User.ID {
-		return Owner, nil
-	}
-	l, err := s.db.MaxAccessLevel(ctx, p.User.ID, proj.ID, proj.Namespace.Ancestry())
-	if err != nil {
-		return NoAccess, err
-	}
-	return AccessLevel(l), nil
-}
-
-// Authorize decides whether p may perform a on proj. It returns nil,
-// ErrUnauthenticated (401), ErrNotFound (404), a *ForbiddenError (403),
-// or an infrastructure error (503).
-func (s *Service) Authorize(ctx context.Context, p *auth.Principal, proj *store.Project, a Action) error {
-	level, err := s.AccessLevel(ctx, p, proj)
-	if err != nil {
-		return fmt.Errorf("authorize: %w", err)
-	}
-	return decide(p, proj.Visibility, level, a)
-}
-
 // Find loads a project by "namespace/path[.git]"; an invalid path is
-// ErrNotFound too, so probing reveals nothing.
+// access.ErrNotFound too, so probing reveals nothing.
 func (s *Service) Find(ctx context.Context, fullPath string) (*store.Project, error) {
 	ns, name, err := SplitPath(fullPath)
 	if err != nil {
-		return nil, ErrNotFound
+		return nil, access.ErrNotFound
 	}
 	p, err := s.db.ProjectByPath(ctx, ns, name)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrNotFound
+		return nil, access.ErrNotFound
 	}
 	return p, err
 }
@@ -103,7 +72,7 @@ func (s *Service) Find(ctx context.Context, fullPath string) (*store.Project, er
 func (s *Service) FindByID(ctx context.Context, id int64) (*store.Project, error) {
 	p, err := s.db.ProjectByID(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrNotFound
+		return nil, access.ErrNotFound
 	}
 	return p, err
 }
@@ -132,9 +101,9 @@ func (s *Service) CreateGroup(ctx context.Context, fullPath, name, visibility st
 		return nil, inputErr("path", err)
 	}
 	if visibility == "" {
-		visibility = Private
+		visibility = access.Private
 	}
-	if !ValidVisibility(visibility) {
+	if !access.ValidVisibility(visibility) {
 		return nil, &InputError{Field: "visibility", Msg: fmt.Sprintf("visibility %q must be private, internal or public", visibility)}
 	}
 	parts := strings.Split(fullPath, "/")
@@ -174,7 +143,7 @@ func (s *Service) CreateGroup(ctx context.Context, fullPath, name, visibility st
 		}
 		if creatorID != 0 {
 			return tx.PutMember(ctx, &store.Member{SourceType: store.SourceNamespace, SourceID: ns.ID, UserID: creatorID,
-				AccessLevel: int(Owner), CreatedAt: ns.CreatedAt})
+				AccessLevel: int(access.Owner), CreatedAt: ns.CreatedAt})
 		}
 		return nil
 	})
@@ -216,9 +185,9 @@ func (s *Service) CreateProject(ctx context.Context, in NewProject) (*store.Proj
 		return nil, inputErr("path", err)
 	}
 	if in.Visibility == "" {
-		in.Visibility = Private
+		in.Visibility = access.Private
 	}
-	if !ValidVisibility(in.Visibility) {
+	if !access.ValidVisibility(in.Visibility) {
 		return nil, &InputError{Field: "visibility", Msg: fmt.Sprintf("visibility %q must be private, internal or public", in.Visibility)}
 	}
 	if in.DefaultBranch == "" {
@@ -259,7 +228,7 @@ func (s *Service) CreateProject(ctx context.Context, in NewProject) (*store.Proj
 			return err
 		}
 		if err := tx.InsertProtectedBranch(ctx, &store.ProtectedBranch{ProjectID: p.ID, Name: in.DefaultBranch,
-			PushAccessLevel: int(Maintainer), CreatedAt: now}); err != nil {
+			PushAccessLevel: int(access.Maintainer), CreatedAt: now}); err != nil {
 			return err
 		}
 		p.Namespace = *ns
@@ -286,7 +255,7 @@ func checkBranchName(ctx context.Context, name string) error {
 	if err := gitproc.Git("check-ref-format", "--branch").AddValues(name).Run(ctx); err != nil {
 		return fmt.Errorf("invalid branch name %q", name)
 	}
-	if err := CheckRefName("refs/heads/"+name, ""); err != nil {
+	if err := access.CheckRefName("refs/heads/"+name, ""); err != nil {
 		return fmt.Errorf("invalid branch name %q: %w", name, err)
 	}
 	return nil
@@ -304,7 +273,7 @@ func (s *Service) DeleteProject(ctx context.Context, id int64) error {
 			_ = os.Rename(trash, dir)
 		}
 		if errors.Is(err, store.ErrNotFound) {
-			return ErrNotFound
+			return access.ErrNotFound
 		}
 		return err
 	}
@@ -324,7 +293,7 @@ type MemberTarget struct {
 func (s *Service) ResolveTarget(ctx context.Context, path string) (MemberTarget, error) {
 	if p, err := s.Find(ctx, path); err == nil {
 		return MemberTarget{Project: p}, nil
-	} else if !errors.Is(err, ErrNotFound) {
+	} else if !errors.Is(err, access.ErrNotFound) {
 		return MemberTarget{}, err
 	}
 	ns, err := s.db.NamespaceByPath(ctx, strings.Trim(path, "/"))
@@ -341,8 +310,8 @@ func (s *Service) ResolveTarget(ctx context.Context, path string) (MemberTarget,
 }
 
 // AddMember gives a user a level on a project or group (or changes it).
-func (s *Service) AddMember(ctx context.Context, t MemberTarget, userID int64, level AccessLevel) error {
-	if _, ok := levelNames[level]; !ok {
+func (s *Service) AddMember(ctx context.Context, t MemberTarget, userID int64, level access.AccessLevel) error {
+	if !level.IsMemberLevel() {
 		return &InputError{Field: "access_level", Msg: fmt.Sprintf("access level %d is not valid: use 10, 20, 30, 40 or 50", level)}
 	}
 	m := &store.Member{UserID: userID, AccessLevel: int(level), CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
@@ -358,7 +327,7 @@ func (s *Service) AddMember(ctx context.Context, t MemberTarget, userID int64, l
 func (s *Service) RemoveMember(ctx context.Context, projectID, userID int64) error {
 	err := s.db.DeleteMember(ctx, store.SourceProject, projectID, userID)
 	if errors.Is(err, store.ErrNotFound) {
-		return ErrNotFound
+		return access.ErrNotFound
 	}
 	return err
 }
@@ -369,6 +338,14 @@ func (s *Service) Members(ctx context.Context, projectID int64) ([]store.Member,
 }
 
 // ProtectedBranches lists a project's protection rules.
-func (s *Service) ProtectedBranches(ctx context.Context, projectID int64) ([]store.ProtectedBranch, error) {
-	return s.db.ProtectedBranches(ctx, projectID)
+func (s *Service) ProtectedBranches(ctx context.Context, projectID int64) ([]access.ProtectedRule, error) {
+	rows, err := s.db.ProtectedBranches(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
+	rules := make([]access.ProtectedRule, len(rows))
+	for i, r := range rows {
+		rules[i] = access.ProtectedRule{Name: r.Name, PushAccessLevel: access.AccessLevel(r.PushAccessLevel), AllowForcePush: r.AllowForcePush}
+	}
+	return rules, nil
 }

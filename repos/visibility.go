@@ -6,15 +6,16 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/store"
 )
 
 // visibilityLevel orders visibilities as GitLab's levels do.
 func visibilityLevel(v string) int {
 	switch v {
-	case Public:
+	case access.Public:
 		return 20
-	case Internal:
+	case access.Internal:
 		return 10
 	}
 	return 0
@@ -74,7 +75,7 @@ func checkSubgroupVisibility(ctx context.Context, tx *store.DB, parent *store.Na
 // leave the project public and the group's path in its URL (GitLab's
 // rules and words).
 func (s *Service) SetGroupVisibility(ctx context.Context, fullPath, visibility string) (*store.Namespace, error) {
-	if !ValidVisibility(visibility) {
+	if !access.ValidVisibility(visibility) {
 		return nil, &InputError{Field: "visibility", Msg: fmt.Sprintf("visibility %q must be private, internal or public", visibility)}
 	}
 	var out *store.Namespace

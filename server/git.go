@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gitgate/gitgate/gitserver"
+	"github.com/gitgate/gitgate/hooks"
 	"github.com/gitgate/gitgate/housekeeping"
 	"github.com/gitgate/gitgate/packcache"
 	"github.com/gitgate/gitgate/throttle"
@@ -57,11 +58,11 @@ func (s *Server) newHousekeeping() *housekeeping.Scheduler {
 
 // installHooks writes gitgate's git hooks. git runs them as the gitgate
 // binary itself (or, in tests, the test binary, whose TestMain calls
-// repos.RunHook).
+// hooks.RunHook).
 func (s *Server) installHooks() error {
 	exe, err := os.Executable()
 	if err == nil {
-		err = s.Repos.InstallHooks(filepath.Join(s.cfg.DataDir, "hooks"), exe)
+		s.hooks, err = hooks.Install(filepath.Join(s.cfg.DataDir, "hooks"), exe)
 	}
 	if err != nil {
 		return fmt.Errorf("install git hooks: %w", err)
@@ -90,7 +91,7 @@ func (s *Server) startPackCache() error {
 	if err != nil {
 		return fmt.Errorf("pack cache: %w", err)
 	}
-	s.runner.PackObjectsHook = s.Repos.PackObjectsHook()
+	s.runner.PackObjectsHook = s.hooks.PackObjectsHook()
 	s.runner.PackCacheSocket = sock
 	return nil
 }
@@ -110,6 +111,7 @@ func (s *Server) newGitHTTP() (*gitserver.Handler, error) {
 	return &gitserver.Handler{
 		Auth:           s.Auth,
 		Repos:          s.Repos,
+		Hooks:          s.hooks,
 		Runner:         s.runner,
 		Metrics:        s.Metrics,
 		Log:            s.log,

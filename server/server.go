@@ -21,6 +21,7 @@ import (
 
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/gitproc"
+	"github.com/gitgate/gitgate/hooks"
 	"github.com/gitgate/gitgate/housekeeping"
 	"github.com/gitgate/gitgate/metrics"
 	"github.com/gitgate/gitgate/packcache"
@@ -43,6 +44,7 @@ type Server struct {
 	// runner, one failed-authentication lockout (failures count across
 	// doors), one housekeeping scheduler and the pack cache.
 	runner       *gitproc.Runner
+	hooks        *hooks.Hooks
 	throttle     *throttle.Limiter
 	housekeeping *housekeeping.Scheduler
 	packCache    *packcache.Cache

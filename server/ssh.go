@@ -29,6 +29,7 @@ func (s *Server) newSSH() (*sshserver.Server, error) {
 	srv, err := sshserver.New(s.sshConfig(), sshserver.Deps{
 		Auth:      s.Auth,
 		Repos:     s.Repos,
+		Hooks:     s.hooks,
 		Runner:    s.runner,
 		Metrics:   s.Metrics,
 		Log:       s.log,

@@ -15,9 +15,9 @@ import (
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/internal/testenv"
-	"github.com/gitgate/gitgate/repos"
 	"github.com/gitgate/gitgate/sshserver"
 )
 
@@ -27,7 +27,7 @@ func TestSSHGoGitClonesAndPushesWithKeyAndToken(t *testing.T) {
 	e := startSSH(t, testenv.Options{})
 	alice := e.User("alice", testenv.UserOpts{})
 	kp := e.userKey(alice)
-	e.Project("alice/proj", repos.Private)
+	e.Project("alice/proj", access.Private)
 	fps, err := sshserver.HostKeyFingerprints(e.Server.Config().DataDir)
 	if err != nil {
 		t.Fatal(err)

@@ -11,9 +11,9 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/internal/testenv"
-	"github.com/gitgate/gitgate/repos"
 	"github.com/gitgate/gitgate/server"
 	"github.com/gitgate/gitgate/throttle"
 )
@@ -75,7 +75,7 @@ func TestSSHShutdownLetsRunningGitOperationsFinish(t *testing.T) {
 	e := startSSH(t, testenv.Options{})
 	alice := e.User("alice", testenv.UserOpts{})
 	kp := e.userKey(alice)
-	e.Project("alice/proj", repos.Private)
+	e.Project("alice/proj", access.Private)
 	if r := e.pushNew(e.keyGit(kp), e.sshURL("alice/proj"), "main:main"); r.Err != nil {
 		t.Fatalf("push: %v\n%s", r.Err, r.Stderr)
 	}

@@ -7,9 +7,9 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/internal/testenv"
-	"github.com/gitgate/gitgate/repos"
 )
 
 // SSH takes tokens as passwords, never account passwords: an account
@@ -35,7 +35,7 @@ func TestSSHPasswordsNeverReachThePasswordHash(t *testing.T) {
 func TestSSHKeysAndTokensWorkWhileTheAccountIsLocked(t *testing.T) {
 	e := startSSH(t, testenv.Options{})
 	alice := e.User("alice", testenv.UserOpts{Password: "alices-account-password"})
-	e.Project("alice/proj", repos.Private)
+	e.Project("alice/proj", access.Private)
 	kp := e.userKey(alice)
 	token := e.Token(alice, auth.ScopeReadRepository)
 	for range auth.MaxFailedLogins {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/gitproc"
+	"github.com/gitgate/gitgate/hooks"
 	"github.com/gitgate/gitgate/metrics"
 	"github.com/gitgate/gitgate/repos"
 	"github.com/gitgate/gitgate/throttle"
@@ -70,6 +71,7 @@ func (c Config) validate() error {
 type Deps struct {
 	Auth    *auth.Service
 	Repos   *repos.Service
+	Hooks   *hooks.Hooks
 	Runner  *gitproc.Runner
 	Metrics *metrics.Metrics
 	Log     *slog.Logger

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gliderlabs/ssh"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/gitproc"
 	"github.com/gitgate/gitgate/repos"
@@ -97,9 +98,9 @@ func (s *Server) runGit(ctx ssh.Context, sess ssh.Session, p *auth.Principal, cm
 	done := func(result string) { m.GitOperations.WithLabelValues("ssh", cmd.Verb, result).Inc() }
 	proj, err := s.deps.Repos.Find(ctx, cmd.Path)
 	if err == nil {
-		action := repos.Read
+		action := access.Read
 		if cmd.Verb == gitproc.ReceivePack {
-			action = repos.Write
+			action = access.Write
 		}
 		err = s.deps.Repos.Authorize(ctx, p, proj, action)
 	}
@@ -131,7 +132,7 @@ func (s *Server) runGit(ctx ssh.Context, sess ssh.Session, p *auth.Principal, cm
 		}
 	}
 	if cmd.Verb == gitproc.ReceivePack {
-		run.Config, run.Env, err = s.deps.Repos.ReceiveHook(ctx, p, proj)
+		run.Config, run.Env, err = s.deps.Hooks.ReceiveHook(ctx, s.deps.Repos, p, proj)
 		if err != nil {
 			log.Error("ssh git: receive hook", "path", cmd.Path, "err", err)
 			done(resultError)
@@ -185,10 +186,10 @@ func (s *Server) runGit(ctx ssh.Context, sess ssh.Session, p *auth.Principal, cm
 // line the person sees. Without access a repository does not exist for
 // the caller (404 on HTTP).
 func denial(err error) (result, msg string) {
-	var fe *repos.ForbiddenError
+	var fe *access.ForbiddenError
 	switch {
-	case errors.Is(err, repos.ErrNotFound), errors.Is(err, repos.ErrUnauthenticated):
-		return resultDenied, repos.MsgNotFound
+	case errors.Is(err, access.ErrNotFound), errors.Is(err, access.ErrUnauthenticated):
+		return resultDenied, access.MsgNotFound
 	case errors.As(err, &fe):
 		return resultDenied, fe.Msg
 	case errors.Is(err, auth.ErrUnavailable):

@@ -17,9 +17,9 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/internal/testenv"
-	"github.com/gitgate/gitgate/repos"
 	"github.com/gitgate/gitgate/server"
 	"github.com/gitgate/gitgate/sshserver"
 	"github.com/gitgate/gitgate/store"
@@ -31,7 +31,7 @@ func TestSSHKeyClonesFetchesAndPushes(t *testing.T) {
 			e := startSSH(t, testenv.Options{Dialect: d})
 			alice := e.User("alice", testenv.UserOpts{})
 			kp := e.userKey(alice)
-			e.Project("alice/proj", repos.Private)
+			e.Project("alice/proj", access.Private)
 			env := e.keyGit(kp)
 
 			if r := e.pushNew(env, e.sshURL("alice/proj"), "main:main"); r.Err != nil {
@@ -88,9 +88,9 @@ func TestSSHPushFollowsTheKeyOwnersPermissions(t *testing.T) {
 	alice := e.User("alice", testenv.UserOpts{})
 	rita := e.User("rita", testenv.UserOpts{})
 	dev := e.User("dev", testenv.UserOpts{})
-	e.Project("alice/proj", repos.Private)
-	e.Member("alice/proj", rita, repos.Reporter)
-	e.Member("alice/proj", dev, repos.Developer)
+	e.Project("alice/proj", access.Private)
+	e.Member("alice/proj", rita, access.Reporter)
+	e.Member("alice/proj", dev, access.Developer)
 	if r := e.pushNew(e.keyGit(e.userKey(alice)), e.sshURL("alice/proj"), "main:main"); r.Err != nil {
 		t.Fatalf("owner push: %v\n%s", r.Err, r.Stderr)
 	}
@@ -100,8 +100,8 @@ func TestSSHPushFollowsTheKeyOwnersPermissions(t *testing.T) {
 		t.Fatalf("reporter clone: %v\n%s", r.Err, r.Stderr)
 	}
 	r := e.pushNew(reporter, e.sshURL("alice/proj"), "main:refs/heads/feature")
-	if r.Err == nil || !strings.Contains(r.Stderr, "ERROR: "+repos.MsgNoPush) {
-		t.Fatalf("reporter push: err=%v, want refusal %q\n%s", r.Err, repos.MsgNoPush, r.Stderr)
+	if r.Err == nil || !strings.Contains(r.Stderr, "ERROR: "+access.MsgNoPush) {
+		t.Fatalf("reporter push: err=%v, want refusal %q\n%s", r.Err, access.MsgNoPush, r.Stderr)
 	}
 
 	// A developer pushes a branch, but the protected default branch is
@@ -125,7 +125,7 @@ func TestSSHPushFollowsTheKeyOwnersPermissions(t *testing.T) {
 	// Someone without access cannot tell the repository exists.
 	mallory := e.User("mallory", testenv.UserOpts{})
 	r = e.GitEnv("", e.keyGit(e.userKey(mallory)), "clone", "-q", e.sshURL("alice/proj"), filepath.Join(t.TempDir(), "m"))
-	if r.Err == nil || !strings.Contains(r.Stderr, "ERROR: "+repos.MsgNotFound) {
+	if r.Err == nil || !strings.Contains(r.Stderr, "ERROR: "+access.MsgNotFound) {
 		t.Fatalf("outsider clone: err=%v\n%s", r.Err, r.Stderr)
 	}
 }
@@ -133,7 +133,7 @@ func TestSSHPushFollowsTheKeyOwnersPermissions(t *testing.T) {
 func TestSSHTokenAsPasswordFollowsItsScopes(t *testing.T) {
 	e := startSSH(t, testenv.Options{})
 	alice := e.User("alice", testenv.UserOpts{TwoFA: true})
-	e.Project("alice/proj", repos.Private)
+	e.Project("alice/proj", access.Private)
 	read := e.Token(alice, auth.ScopeReadRepository)
 	write := e.Token(alice, auth.ScopeWriteRepository)
 
@@ -282,7 +282,7 @@ func TestSSHPersonalAccessTokenCommandCreatesAWorkingToken(t *testing.T) {
 	e := startSSH(t, testenv.Options{})
 	alice := e.User("alice", testenv.UserOpts{})
 	kp := e.userKey(alice)
-	e.Project("alice/proj", repos.Private)
+	e.Project("alice/proj", access.Private)
 	if r := e.pushNew(e.keyGit(kp), e.sshURL("alice/proj"), "main:main"); r.Err != nil {
 		t.Fatalf("push: %v\n%s", r.Err, r.Stderr)
 	}
@@ -340,7 +340,7 @@ func TestSSHRefusesMalformedCommands(t *testing.T) {
 	e := startSSH(t, testenv.Options{})
 	alice := e.User("alice", testenv.UserOpts{})
 	kp := e.userKey(alice)
-	e.Project("alice/proj", repos.Private)
+	e.Project("alice/proj", access.Private)
 	c, err := e.dialRaw("git", gossh.PublicKeys(kp.signer))
 	if err != nil {
 		t.Fatal(err)
@@ -388,7 +388,7 @@ func TestSSHNegotiatesProtocolV2(t *testing.T) {
 	e := startSSH(t, testenv.Options{})
 	alice := e.User("alice", testenv.UserOpts{})
 	kp := e.userKey(alice)
-	e.Project("alice/proj", repos.Private)
+	e.Project("alice/proj", access.Private)
 	env := e.keyGit(kp)
 	if r := e.pushNew(env, e.sshURL("alice/proj"), "main:main"); r.Err != nil {
 		t.Fatalf("push: %v\n%s", r.Err, r.Stderr)
@@ -413,7 +413,7 @@ func TestSSHSessionIdentityIsTheVerifiedKeyNotAnOfferedOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	adminKey := e.userKey(root)
-	e.Project("root/secret", repos.Private)
+	e.Project("root/secret", access.Private)
 	eve := e.User("eve", testenv.UserOpts{})
 	eveKey := e.userKey(eve)
 
@@ -441,7 +441,7 @@ func TestSSHSessionIdentityIsTheVerifiedKeyNotAnOfferedOne(t *testing.T) {
 			t.Fatalf("%s: welcome %q %q", name, r.stdout, r.stderr)
 		}
 		r := rawRun(t, c, "git-receive-pack 'root/secret.git'")
-		if r.exit == 0 || !strings.Contains(r.stderr, repos.MsgNotFound) {
+		if r.exit == 0 || !strings.Contains(r.stderr, access.MsgNotFound) {
 			t.Fatalf("%s: receive-pack into the admin's repository: exit %d, stdout %q, stderr %q", name, r.exit, r.stdout, r.stderr)
 		}
 	}
@@ -461,9 +461,9 @@ func TestSSHSessionIdentityIsTheVerifiedTokenNotAnOfferedKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	adminKey := e.userKey(root)
-	e.Project("root/secret", repos.Private)
+	e.Project("root/secret", access.Private)
 	eve := e.User("eve", testenv.UserOpts{})
-	e.Project("eve/mine", repos.Private)
+	e.Project("eve/mine", access.Private)
 	token := e.Token(eve, auth.ScopeWriteRepository)
 
 	// Offer the admin's public key (the server answers "would do"), then
@@ -476,7 +476,7 @@ func TestSSHSessionIdentityIsTheVerifiedTokenNotAnOfferedKey(t *testing.T) {
 	if r := rawRun(t, c, ""); r.stdout != "Welcome to gitgate, @eve!\n" {
 		t.Fatalf("welcome after offering the admin's key: %q %q", r.stdout, r.stderr)
 	}
-	if r := rawRun(t, c, "git-receive-pack 'root/secret.git'"); r.exit == 0 || !strings.Contains(r.stderr, repos.MsgNotFound) {
+	if r := rawRun(t, c, "git-receive-pack 'root/secret.git'"); r.exit == 0 || !strings.Contains(r.stderr, access.MsgNotFound) {
 		t.Fatalf("receive-pack into the admin's repository: exit %d, stderr %q", r.exit, r.stderr)
 	}
 	// Token logins cannot mint tokens; had the admin key stuck, this would work.
@@ -556,7 +556,7 @@ func TestBothDoorsResolveRepositoryPathsCaseInsensitively(t *testing.T) {
 	alice := e.User("alice", testenv.UserOpts{})
 	kp := e.userKey(alice)
 	token := e.Token(alice, auth.ScopeWriteRepository)
-	e.Project("alice/priv", repos.Private)
+	e.Project("alice/priv", access.Private)
 	env := e.keyGit(kp)
 	if r := e.pushNew(env, e.sshURL("alice/priv"), "main:main"); r.Err != nil {
 		t.Fatalf("push: %v\n%s", r.Err, r.Stderr)
@@ -586,7 +586,7 @@ func TestSSHPushRefusesABranchNamedHEAD(t *testing.T) {
 	e := startSSH(t, testenv.Options{})
 	alice := e.User("alice", testenv.UserOpts{})
 	kp := e.userKey(alice)
-	e.Project("alice/proj", repos.Private)
+	e.Project("alice/proj", access.Private)
 	env := e.keyGit(kp)
 	r := e.pushNew(env, e.sshURL("alice/proj"), "main:main")
 	if r.Err != nil {

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/internal/testenv"
-	"github.com/gitgate/gitgate/repos"
 	"github.com/gitgate/gitgate/server"
 )
 
@@ -32,7 +32,7 @@ func newUnreachableEnv(t *testing.T, configure func(*server.Config)) *unreachabl
 	e := startSSH(t, testenv.Options{Configure: configure})
 	alice := e.User("alice", testenv.UserOpts{})
 	u := &unreachableEnv{sshEnv: e, keyEnv: e.keyGit(e.userKey(alice)), apiToken: e.Token(alice, auth.ScopeAPI)}
-	e.Project("alice/proj", repos.Public)
+	e.Project("alice/proj", access.Public)
 	wt := e.WorkTree()
 	e.MustGit(wt, "commit", "-q", "--allow-empty", "-m", "second")
 	push := func(refspec string) {

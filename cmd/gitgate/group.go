@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gitgate/gitgate/repos"
+	"github.com/gitgate/gitgate/access"
 )
 
 func newGroupCmd(a *app) *cobra.Command {
@@ -30,7 +30,7 @@ func newGroupCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
-	create.Flags().StringVar(&visibility, "visibility", repos.Private, "private, internal or public")
+	create.Flags().StringVar(&visibility, "visibility", access.Private, "private, internal or public")
 	create.Flags().StringVar(&name, "name", "", "display name (default: the last path component)")
 	var newVisibility string
 	update := &cobra.Command{

@@ -16,7 +16,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/hooks"
 	"github.com/gitgate/gitgate/repos"
 	"github.com/gitgate/gitgate/secrets"
 	"github.com/gitgate/gitgate/server"
@@ -25,7 +27,7 @@ import (
 
 func main() {
 	// receive-pack runs this same binary as its proc-receive hook.
-	if ran, code := repos.RunHook(context.Background(), os.Stdin, os.Stdout, os.Stderr); ran {
+	if ran, code := hooks.RunHook(context.Background(), os.Stdin, os.Stdout, os.Stderr); ran {
 		os.Exit(code)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -97,7 +99,7 @@ func describe(err error) string {
 		return "database unavailable: " + err.Error()
 	case errors.Is(err, auth.ErrNotFound):
 		return err.Error()
-	case errors.Is(err, repos.ErrNotFound):
+	case errors.Is(err, access.ErrNotFound):
 		return "no such project"
 	}
 	return err.Error()

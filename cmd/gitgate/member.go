@@ -5,11 +5,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gitgate/gitgate/repos"
+	"github.com/gitgate/gitgate/access"
 )
 
 func newMemberCmd(a *app) *cobra.Command {
-	var access string
+	var accessFlag string
 	add := &cobra.Command{
 		Use:   "add (NAMESPACE/NAME | GROUP) USER --access guest|reporter|developer|maintainer|owner",
 		Short: "Give a user an access level in a repository or a group",
@@ -17,10 +17,10 @@ func newMemberCmd(a *app) *cobra.Command {
   gitgate member add platform carol --access maintainer`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if access == "" {
+			if accessFlag == "" {
 				return usage(cmd)
 			}
-			level, err := repos.ParseAccessLevel(access)
+			level, err := access.ParseAccessLevel(accessFlag)
 			if err != nil {
 				return err
 			}
@@ -40,6 +40,6 @@ func newMemberCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
-	add.Flags().StringVar(&access, "access", "", "access level: guest, reporter, developer, maintainer or owner")
+	add.Flags().StringVar(&accessFlag, "access", "", "access level: guest, reporter, developer, maintainer or owner")
 	return parentCmd("member", "Add members to repositories and groups", "  gitgate member add alice/hello bob --access developer", add)
 }

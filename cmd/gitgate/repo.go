@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/housekeeping"
 	"github.com/gitgate/gitgate/repos"
 )
@@ -37,7 +38,7 @@ func newRepoCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
-	create.Flags().StringVar(&visibility, "visibility", repos.Private, "private, internal or public")
+	create.Flags().StringVar(&visibility, "visibility", access.Private, "private, internal or public")
 	create.Flags().StringVar(&branch, "default-branch", "main", "default branch")
 	create.Flags().StringVar(&description, "description", "", "description")
 	return parentCmd("repo", "Create repositories and prune their unreachable objects",

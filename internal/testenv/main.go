@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/gitgate/gitgate/repos"
+	"github.com/gitgate/gitgate/hooks"
 )
 
 // Main is TestMain for packages whose tests push to a server: git runs
@@ -15,7 +15,7 @@ import (
 //
 //	func TestMain(m *testing.M) { testenv.Main(m) }
 func Main(m *testing.M) {
-	if ran, code := repos.RunHook(context.Background(), os.Stdin, os.Stdout, os.Stderr); ran {
+	if ran, code := hooks.RunHook(context.Background(), os.Stdin, os.Stdout, os.Stderr); ran {
 		os.Exit(code)
 	}
 	os.Exit(m.Run())

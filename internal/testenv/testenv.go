@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/gitproc"
 	"github.com/gitgate/gitgate/internal/testdb"
@@ -133,7 +134,7 @@ func (e *Env) Project(fullPath, visibility string) *store.Project {
 }
 
 // Member gives a user an access level on a project or group path.
-func (e *Env) Member(path string, u *auth.User, level repos.AccessLevel) {
+func (e *Env) Member(path string, u *auth.User, level access.AccessLevel) {
 	e.T.Helper()
 	target, err := e.Server.Repos.ResolveTarget(context.Background(), path)
 	if err != nil {

@@ -1,4 +1,4 @@
-package repos
+package hooks
 
 import (
 	"bufio"
@@ -11,7 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/gitproc"
+	"github.com/gitgate/gitgate/repos"
 )
 
 // hookRepo makes a bare repository with main at c1 and returns it with
@@ -20,7 +22,7 @@ func hookRepo(t *testing.T) (dir, c1, c2, c3 string) {
 	t.Helper()
 	root := t.TempDir()
 	dir = filepath.Join(root, "r.git")
-	if err := InitBare(context.Background(), dir, "main"); err != nil {
+	if err := repos.InitBare(context.Background(), dir, "main"); err != nil {
 		t.Fatal(err)
 	}
 	git := func(args ...string) string {
@@ -81,32 +83,32 @@ func TestProcReceiveAppliesProtectedBranchRules(t *testing.T) {
 	rules := `[{"name":"main","push_access_level":40}]`
 	tests := []struct {
 		name    string
-		level   AccessLevel
+		level   access.AccessLevel
 		setup   func(dir, c1 string)
 		cmd     func(c1, c2, c3 string) string
 		want    string // status prefix
 		wantRef func(c1, c2, c3 string) string
 	}{
-		{"developer creates main in an empty repository", Developer, nil,
-			func(c1, c2, c3 string) string { return ZeroID + " " + c1 + " refs/heads/main" },
+		{"developer creates main in an empty repository", access.Developer, nil,
+			func(c1, c2, c3 string) string { return access.ZeroID + " " + c1 + " refs/heads/main" },
 			"ok refs/heads/main", func(c1, _, _ string) string { return c1 }},
-		{"developer may not move main", Developer, setMain,
+		{"developer may not move main", access.Developer, setMain,
 			func(c1, c2, c3 string) string { return c1 + " " + c2 + " refs/heads/main" },
 			"ng refs/heads/main protected branch main: only maintainers may push", func(c1, _, _ string) string { return c1 }},
-		{"maintainer fast-forwards main", Maintainer, setMain,
+		{"maintainer fast-forwards main", access.Maintainer, setMain,
 			func(c1, c2, c3 string) string { return c1 + " " + c2 + " refs/heads/main" },
 			"ok refs/heads/main", func(_, c2, _ string) string { return c2 }},
-		{"maintainer may not force-push main", Maintainer, setMain,
+		{"maintainer may not force-push main", access.Maintainer, setMain,
 			func(c1, c2, c3 string) string { return c1 + " " + c3 + " refs/heads/main" },
 			"ng refs/heads/main protected branch main cannot be force-pushed", func(c1, _, _ string) string { return c1 }},
-		{"admin may not delete main", Admin, setMain,
-			func(c1, c2, c3 string) string { return c1 + " " + ZeroID + " refs/heads/main" },
+		{"admin may not delete main", access.Admin, setMain,
+			func(c1, c2, c3 string) string { return c1 + " " + access.ZeroID + " refs/heads/main" },
 			"ng refs/heads/main protected branch main cannot be deleted", func(c1, _, _ string) string { return c1 }},
-		{"a stale old value is refused by update-ref", Maintainer, setMain,
+		{"a stale old value is refused by update-ref", access.Maintainer, setMain,
 			func(c1, c2, c3 string) string { return c3 + " " + c2 + " refs/heads/main" },
 			"ng refs/heads/main ", func(c1, _, _ string) string { return c1 }},
-		{"unprotected ref below a protected name lands", Developer, nil,
-			func(c1, c2, c3 string) string { return ZeroID + " " + c3 + " refs/heads/main-not/x" },
+		{"unprotected ref below a protected name lands", access.Developer, nil,
+			func(c1, c2, c3 string) string { return access.ZeroID + " " + c3 + " refs/heads/main-not/x" },
 			"ok refs/heads/main-not/x", func(c1, _, _ string) string { return "" }},
 	}
 	for _, tt := range tests {
@@ -132,7 +134,7 @@ func setMain(dir, c1 string) {
 	exec.Command("git", "--git-dir="+dir, "update-ref", "refs/heads/main", c1).Run()
 }
 
-func itoa(l AccessLevel) string { return strconv.Itoa(int(l)) }
+func itoa(l access.AccessLevel) string { return strconv.Itoa(int(l)) }
 
 func TestRunHookDoesNothingWithoutTheVariable(t *testing.T) {
 	t.Setenv(HookEnv, "")
@@ -147,9 +149,9 @@ func TestRunHookDoesNothingWithoutTheVariable(t *testing.T) {
 }
 
 func TestInstallHooksWritesAnExecutableScript(t *testing.T) {
-	s := &Service{}
 	dir := t.TempDir()
-	if err := s.InstallHooks(dir, "/opt/it's here/gitgate"); err != nil {
+	h, err := Install(dir, "/opt/it's here/gitgate")
+	if err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(filepath.Join(dir, HookProcReceive))
@@ -160,7 +162,7 @@ func TestInstallHooksWritesAnExecutableScript(t *testing.T) {
 	if !strings.Contains(string(b), `GITGATE_HOOK=proc-receive exec '/opt/it'\''s here/gitgate'`) {
 		t.Fatalf("script:\n%s", b)
 	}
-	if s.hooksDir != dir {
-		t.Fatalf("hooksDir %q", s.hooksDir)
+	if h.Dir() != dir {
+		t.Fatalf("hooks dir %q", h.Dir())
 	}
 }
