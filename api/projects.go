@@ -33,7 +33,7 @@ func (c *call) project(a access.Action) (*store.Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.h.repos.Authorize(c.ctx, c.p, p, a); err != nil {
+	if _, err := c.h.repos.Authorize(c.ctx, c.p, p, a); err != nil {
 		return nil, err
 	}
 	return p, nil

@@ -14,22 +14,54 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/metrics"
 )
 
+// Service is a Git service gitgate runs for a client. Its value is the
+// name both protocols use for it (the smart-HTTP endpoint and service
+// parameter, the SSH command, the metrics label): "git-upload-pack".
+type Service string
+
 // Services gitgate runs.
 const (
-	UploadPack    = "git-upload-pack"
-	ReceivePack   = "git-receive-pack"
-	UploadArchive = "git-upload-archive"
+	UploadPack    Service = "git-upload-pack"
+	ReceivePack   Service = "git-receive-pack"
+	UploadArchive Service = "git-upload-archive"
 )
 
+// ParseService reads a service name as a client sends it
+// ("git-upload-pack"); ok is false for anything gitgate does not serve.
+func ParseService(s string) (svc Service, ok bool) {
+	switch Service(s) {
+	case UploadPack, ReceivePack, UploadArchive:
+		return Service(s), true
+	}
+	return "", false
+}
+
 // ValidService reports whether s is a service gitgate serves.
-func ValidService(s string) bool { return s == UploadPack || s == ReceivePack || s == UploadArchive }
+func ValidService(s string) bool { _, ok := ParseService(s); return ok }
+
+// String is the service's protocol name ("git-upload-pack").
+func (s Service) String() string { return string(s) }
+
+// Subcommand is git's subcommand for the service ("upload-pack").
+func (s Service) Subcommand() Arg { return Arg(strings.TrimPrefix(string(s), "git-")) }
+
+// Action is what the service does to the repository: receive-pack writes
+// (a push), upload-pack and upload-archive read.
+func (s Service) Action() access.Action {
+	if s == ReceivePack {
+		return access.Write
+	}
+	return access.Read
+}
 
 // protocolPattern is what GIT_PROTOCOL may hold (docs/ssh.md#environment):
 // key=value pairs of letters and digits, colon-separated. Anything else is
@@ -41,8 +73,8 @@ func ValidProtocol(p string) bool { return p != "" && len(p) <= 256 && protocolP
 
 // Command describes one service run.
 type Command struct {
-	Service string // UploadPack, ReceivePack or UploadArchive
-	RepoDir string // absolute path of the bare repository
+	Service Service // UploadPack, ReceivePack or UploadArchive
+	RepoDir string  // absolute path of the bare repository
 	// StatelessRPC and AdvertiseRefs are the smart-HTTP modes.
 	StatelessRPC  bool
 	AdvertiseRefs bool
@@ -117,10 +149,10 @@ func (r *Runner) Run(ctx context.Context, c Command) error {
 
 // command builds the service's git command line and environment.
 func (r *Runner) command(c Command) (*Cmd, error) {
-	if !ValidService(c.Service) {
+	if _, ok := ParseService(string(c.Service)); !ok {
 		return nil, fmt.Errorf("unknown git service %q", c.Service)
 	}
-	g := Git(Arg(c.Service[len("git-"):])).WithBin(r.GitBin).WithConfig(c.Config...)
+	g := Git(c.Service.Subcommand()).WithBin(r.GitBin).WithConfig(c.Config...)
 	// The hook is honoured only from protected configuration, which
 	// includes the command line.
 	shared := c.Service == UploadPack && !c.AdvertiseRefs && r.PackObjectsHook != "" && r.PackCacheSocket != ""

@@ -1,7 +1,9 @@
 // Package gitserver is Git's smart HTTP protocol for gitgate: it routes
 // /<namespace>/<project>[.git]/info/refs and the two RPC endpoints,
-// authenticates the caller, asks repos for the decision, and streams the
-// request and the response straight through git upload-pack/receive-pack.
+// authenticates the caller, and hands the operation to gitop (the path it
+// shares with the SSH door: decision, git, housekeeping, metrics), keeping
+// the HTTP side: headers, the buffered info/refs advertisement, request
+// bodies, and streaming the response as git writes it.
 package gitserver
 
 import (
@@ -20,17 +22,15 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/gitop"
 	"github.com/gitgate/gitgate/gitproc"
-	"github.com/gitgate/gitgate/hooks"
 	"github.com/gitgate/gitgate/metrics"
 	"github.com/gitgate/gitgate/repos"
-	"github.com/gitgate/gitgate/store"
 	"github.com/gitgate/gitgate/throttle"
 )
 
-const transport = "http"
+const transport = gitop.HTTP
 
 // MsgAccessDenied is the one line git shows for a credential that was
 // presented and refused (docs/permissions.md#git-over-http).
@@ -46,10 +46,9 @@ const challenge = `Basic realm="gitgate"`
 // Handler serves Git over smart HTTP. Set the fields, then use it as an
 // http.Handler; it is safe for concurrent use.
 type Handler struct {
-	Auth    *auth.Service
-	Repos   *repos.Service
-	Hooks   *hooks.Hooks
-	Runner  *gitproc.Runner
+	Auth *auth.Service
+	// Git is the operation path shared with the SSH door.
+	Git     *gitop.Engine
 	Metrics *metrics.Metrics // nil: not counted
 	Log     *slog.Logger     // nil: slog.Default()
 	// Throttle locks out addresses failing authentication; nil disables.
@@ -65,9 +64,6 @@ type Handler struct {
 	// decoding (zero: DefaultUploadPackMaxBody; negative: no limit).
 	// receive-pack bodies, which carry the pushed pack, are not limited.
 	UploadPackMaxBody int64
-	// AfterPush, when set, is told the repository directory after every
-	// successful receive-pack (housekeeping). It must not block.
-	AfterPush func(repoDir string)
 	// Fallback, when set, serves every path that is not a Git route (the
 	// handler is mounted at "/"); nil answers 404.
 	Fallback http.Handler
@@ -78,8 +74,8 @@ type Handler struct {
 // Endpoints of the smart HTTP protocol.
 const (
 	endpointInfoRefs    = "info/refs"
-	endpointUploadPack  = gitproc.UploadPack
-	endpointReceivePack = gitproc.ReceivePack
+	endpointUploadPack  = string(gitproc.UploadPack)
+	endpointReceivePack = string(gitproc.ReceivePack)
 )
 
 // ParseRoute splits a request path into the repository path
@@ -112,12 +108,9 @@ func ParseRoute(path string) (repoPath, endpoint string, ok bool) {
 
 // request is one Git HTTP request being served.
 type request struct {
-	w                 http.ResponseWriter
-	r                 *http.Request
-	service           string
-	repo              string
-	p                 *auth.Principal
-	bytesIn, bytesOut int64
+	w  http.ResponseWriter
+	r  *http.Request
+	op gitop.Op
 }
 
 // ServeHTTP implements http.Handler.
@@ -129,26 +122,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	rec := &statusRecorder{ResponseWriter: w}
-	start := time.Now()
 	req := &request{w: rec, r: r}
+	req.op.Transport, req.op.Start = transport, time.Now()
 	result := h.serve(req)
 	// HTTP request counts and the access log line come from the server's
 	// middleware (handler group "git"); this adds the Git operation.
-	if h.Metrics != nil {
-		h.Metrics.GitBytes.WithLabelValues(transport, "in").Add(float64(req.bytesIn))
-		h.Metrics.GitBytes.WithLabelValues(transport, "out").Add(float64(req.bytesOut))
-		if result != "" {
-			h.Metrics.GitOperations.WithLabelValues(transport, req.service, result).Inc()
-		}
-	}
-	if result == "" {
-		return
-	}
-	h.log().LogAttrs(r.Context(), slog.LevelInfo, "git operation finished", slog.String("transport", transport),
-		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("service", req.service),
-		slog.String("user", req.p.Username()), slog.Int("status", rec.status()), slog.String("result", result),
-		slog.Int64("bytes_in", req.bytesIn), slog.Int64("bytes_out", req.bytesOut),
-		slog.Duration("duration", time.Since(start)))
+	h.Git.Finish(r.Context(), &req.op, result,
+		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", rec.status()))
 }
 
 func (h *Handler) log() *slog.Logger {
@@ -162,14 +142,14 @@ func (h *Handler) log() *slog.Logger {
 // metrics: "" when the request is not counted as a Git operation (bad
 // requests and successful advertisements, which are only the first half
 // of an operation), else ok, denied, error or client_gone.
-func (h *Handler) serve(q *request) string {
+func (h *Handler) serve(q *request) gitop.Result {
 	r := q.r
 	repoPath, endpoint, ok := ParseRoute(r.URL.Path)
 	if !ok {
 		plain(q.w, http.StatusNotFound, "Not found.", false)
 		return ""
 	}
-	q.repo = repoPath
+	q.op.Path = repoPath
 	switch endpoint {
 	case endpointInfoRefs:
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -177,50 +157,48 @@ func (h *Handler) serve(q *request) string {
 			plain(q.w, http.StatusMethodNotAllowed, "Method not allowed.", false)
 			return ""
 		}
-		q.service = r.URL.Query().Get("service")
-		if q.service == "" {
+		service := r.URL.Query().Get("service")
+		if service == "" {
 			// A dumb-HTTP client: gitgate only speaks the smart protocol.
 			plain(q.w, http.StatusNotFound, "Only the smart HTTP protocol is supported; update your Git client.", false)
 			return ""
 		}
-		if q.service != gitproc.UploadPack && q.service != gitproc.ReceivePack {
+		if service != endpointUploadPack && service != endpointReceivePack {
 			plain(q.w, http.StatusBadRequest, "Unsupported service.", false)
-			q.service = ""
 			return ""
 		}
+		q.op.Service = gitproc.Service(service)
 	default:
 		if r.Method != http.MethodPost {
 			q.w.Header().Set("Allow", "POST")
 			plain(q.w, http.StatusMethodNotAllowed, "Method not allowed.", false)
 			return ""
 		}
-		q.service = endpoint
-		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-"+q.service+"-request" {
-			plain(q.w, http.StatusBadRequest, "Wrong content type: expected application/x-"+q.service+"-request.", false)
+		q.op.Service = gitproc.Service(endpoint)
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-"+endpoint+"-request" {
+			plain(q.w, http.StatusBadRequest, "Wrong content type: expected application/x-"+endpoint+"-request.", false)
 			return ""
 		}
 	}
 
-	proj, denied := h.authorize(q)
-	if proj == nil {
-		return denied
+	if result := h.authorize(q); result != "" {
+		return result
 	}
-	dir := h.Repos.DiskPath(proj.ID)
 	if endpoint == endpointInfoRefs {
-		return h.advertise(q, proj, dir)
+		return h.advertise(q)
 	}
-	return h.rpc(q, proj, dir)
+	return h.rpc(q)
 }
 
-// authorize authenticates the caller and asks repos whether it may use
+// authorize authenticates the caller and asks gitop whether it may use
 // the service on the repository. On refusal it has answered and returns
-// a nil project and the metrics result.
-func (h *Handler) authorize(q *request) (*store.Project, string) {
+// the metrics result; "" means go on.
+func (h *Handler) authorize(q *request) gitop.Result {
 	r, ctx := q.r, q.r.Context()
 	addr := throttle.ClientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), h.TrustedProxies)
 	if h.Throttle != nil && h.Throttle.Banned(addr) {
 		h.throttled(q)
-		return nil, "denied"
+		return gitop.Denied
 	}
 
 	cred, present, malformed := credential(r)
@@ -228,7 +206,7 @@ func (h *Handler) authorize(q *request) (*store.Project, string) {
 		h.authAttempt("basic", "failure")
 		h.failed(addr)
 		plain(q.w, http.StatusUnauthorized, MsgAccessDenied, true)
-		return nil, "denied"
+		return gitop.Denied
 	}
 	if present {
 		// A password is counted against the address before its hash is
@@ -248,14 +226,14 @@ func (h *Handler) authorize(q *request) (*store.Project, string) {
 		case errors.Is(err, throttle.ErrBanned):
 			// Banned by a failure that ended while this one queued.
 			h.throttled(q)
-			return nil, "denied"
+			return gitop.Denied
 		case errors.Is(err, auth.ErrBusy), errors.Is(err, throttle.ErrAttemptsPending):
 			// Not a wrong credential: not counted, and git may retry.
 			h.authAttempt(guessMethod(cred), "busy")
 			h.log().Info("git http authentication postponed: too many password checks", "addr", addr.String(), "err", err)
 			q.w.Header().Set("Retry-After", "1")
 			plain(q.w, http.StatusServiceUnavailable, MsgBusy, false)
-			return nil, "error"
+			return gitop.Error
 		case errors.Is(err, auth.ErrInvalidCredential):
 			h.authAttempt(guessMethod(cred), "failure")
 			if counted {
@@ -265,12 +243,12 @@ func (h *Handler) authorize(q *request) (*store.Project, string) {
 			}
 			h.log().Info("git http authentication failed", "reason", auth.RejectionReason(err), "addr", addr.String())
 			plain(q.w, http.StatusUnauthorized, MsgAccessDenied, true)
-			return nil, "denied"
+			return gitop.Denied
 		case err != nil:
 			attempt.Cancel()
 			h.authAttempt(guessMethod(cred), "error")
 			h.infraError(q, "authenticate", err)
-			return nil, "error"
+			return gitop.Error
 		}
 		h.authAttempt(string(p.Method), "success")
 		if counted {
@@ -278,34 +256,30 @@ func (h *Handler) authorize(q *request) (*store.Project, string) {
 		} else if h.Throttle != nil {
 			h.Throttle.Success(addr)
 		}
-		q.p = p
+		q.op.Principal = p
 	}
+	if ref := h.Git.Authorize(ctx, &q.op); ref != nil {
+		return h.refuse(q, ref)
+	}
+	return ""
+}
 
-	action := access.Read
-	if q.service == gitproc.ReceivePack {
-		action = access.Write
-	}
-	proj, err := h.Repos.Find(ctx, q.repo)
-	if err == nil {
-		err = h.Repos.Authorize(ctx, q.p, proj, action)
-	}
-	var forbidden *access.ForbiddenError
-	switch {
-	case err == nil:
-		return proj, ""
-	case errors.Is(err, access.ErrNotFound) && q.p.IsAnonymous(), errors.Is(err, access.ErrUnauthenticated):
-		// docs/permissions.md#decision: an anonymous caller is asked for
-		// credentials whether the repository is private or missing.
-		plain(q.w, http.StatusUnauthorized, access.ErrUnauthenticated.Error(), true)
-	case errors.Is(err, access.ErrNotFound):
-		plain(q.w, http.StatusNotFound, access.MsgNotFound, false)
-	case errors.As(err, &forbidden):
-		plain(q.w, http.StatusForbidden, forbidden.Msg, false)
+// refuse answers a refusal of gitop: 401 with a challenge (an anonymous
+// caller is asked for credentials whether the repository is private or
+// missing, docs/permissions.md#decision), 404, 403, or 503 for anything
+// that could not be decided.
+func (h *Handler) refuse(q *request, ref *gitop.Refusal) gitop.Result {
+	switch ref.Reason {
+	case gitop.NeedsAuth:
+		plain(q.w, http.StatusUnauthorized, ref.Msg, true)
+	case gitop.NotFound:
+		plain(q.w, http.StatusNotFound, ref.Msg, false)
+	case gitop.Forbidden:
+		plain(q.w, http.StatusForbidden, ref.Msg, false)
 	default:
-		h.infraError(q, "authorize", err)
-		return nil, "error"
+		h.infraError(q, ref.Doing, ref.Err)
 	}
-	return nil, "denied"
+	return ref.Result
 }
 
 // throttled answers a banned address.
@@ -400,14 +374,14 @@ func wantsV2(p string) bool {
 // advertise answers info/refs. The advertisement is small (one line per
 // ref) and buffered, so that a failing git is still a proper HTTP error
 // rather than a broken pkt-line stream.
-func (h *Handler) advertise(q *request, proj *store.Project, dir string) string {
-	cmd := gitproc.Command{Service: q.service, RepoDir: dir, StatelessRPC: true, AdvertiseRefs: true, Protocol: protocol(q.r)}
-	if err := h.restrictFetch(q.r.Context(), &cmd); err != nil {
-		h.infraError(q, "read settings", err)
-		return "error"
+func (h *Handler) advertise(q *request) gitop.Result {
+	cmd := gitproc.Command{StatelessRPC: true, AdvertiseRefs: true, Protocol: protocol(q.r)}
+	if ref := h.Git.Prepare(q.r.Context(), &q.op, &cmd); ref != nil {
+		return h.refuse(q, ref)
 	}
+	dir, service := q.op.Dir, string(q.op.Service)
 	proto := cmd.Protocol
-	v2 := q.service == gitproc.UploadPack && wantsV2(proto)
+	v2 := q.op.Service == gitproc.UploadPack && wantsV2(proto)
 	var out, stderr bytes.Buffer
 	key, cacheable := capabilityKeyFor(dir, proto)
 	cacheable = cacheable && v2
@@ -420,21 +394,21 @@ func (h *Handler) advertise(q *request, proj *store.Project, dir string) string 
 		out.Write(cached)
 	} else {
 		cmd.Stdout, cmd.Stderr = &out, &limitedWriter{w: &stderr, n: 64 << 10}
-		err = h.Runner.Run(q.r.Context(), cmd)
+		err = h.Git.Run(q.r.Context(), &q.op, cmd)
 		if err == nil && cacheable {
 			h.caps.put(key, out.Bytes())
 		}
 	}
 	if err != nil {
 		if q.r.Context().Err() != nil {
-			return "client_gone"
+			return gitop.ClientGone
 		}
-		h.log().Error("git advertisement failed", "repo", proj.FullPath(), "err", err, "stderr", strings.TrimSpace(stderr.String()))
+		h.log().Error("git advertisement failed", "repo", q.op.Decision.Project.FullPath(), "err", err, "stderr", strings.TrimSpace(stderr.String()))
 		plain(q.w, http.StatusInternalServerError, "Internal server error.", false)
-		return "error"
+		return gitop.Error
 	}
 	hd := q.w.Header()
-	hd.Set("Content-Type", "application/x-"+q.service+"-advertisement")
+	hd.Set("Content-Type", "application/x-"+service+"-advertisement")
 	noCache(hd)
 	q.w.WriteHeader(http.StatusOK)
 	if q.r.Method == http.MethodHead {
@@ -445,17 +419,17 @@ func (h *Handler) advertise(q *request, proj *store.Project, dir string) string 
 	// the "# service=" line git's http-backend writes (push is always
 	// v0: git has no v2 receive-pack).
 	if !v2 {
-		_ = gitproc.WritePkt(&prefix, "# service="+q.service+"\n")
+		_ = gitproc.WritePkt(&prefix, "# service="+service+"\n")
 		_ = gitproc.WriteFlush(&prefix)
 	}
 	n1, _ := q.w.Write(prefix.Bytes())
 	n2, _ := q.w.Write(out.Bytes())
-	q.bytesOut += int64(n1 + n2)
+	q.op.Out.Add(int64(n1 + n2))
 	return ""
 }
 
 // rpc runs one stateless RPC, streaming both ways.
-func (h *Handler) rpc(q *request, proj *store.Project, dir string) string {
+func (h *Handler) rpc(q *request) gitop.Result {
 	r := q.r
 	// A stalled or oversized body ends the run through this context, which
 	// kills git. Why is kept aside: net/http cancels the request's own
@@ -467,25 +441,11 @@ func (h *Handler) rpc(q *request, proj *store.Project, dir string) string {
 		bodyErr.CompareAndSwap(nil, &err)
 		cancel()
 	}
-	start := time.Now()
-	defer func() {
-		if h.Metrics != nil {
-			h.Metrics.GitDuration.WithLabelValues(transport, q.service).Observe(time.Since(start).Seconds())
-		}
-	}()
-	cmd := gitproc.Command{Service: q.service, RepoDir: dir, StatelessRPC: true, Protocol: protocol(r)}
-	if err := h.restrictFetch(ctx, &cmd); err != nil {
-		h.infraError(q, "read settings", err)
-		return "error"
+	cmd := gitproc.Command{StatelessRPC: true, Protocol: protocol(r)}
+	if ref := h.Git.Prepare(ctx, &q.op, &cmd); ref != nil {
+		return h.refuse(q, ref)
 	}
-	if q.service == gitproc.ReceivePack {
-		config, env, err := h.Hooks.ReceiveHook(ctx, h.Repos, q.p, proj)
-		if err != nil {
-			h.infraError(q, "prepare receive hook", err)
-			return "error"
-		}
-		cmd.Config, cmd.Env = config, env
-	}
+	service := string(q.op.Service)
 	rc := http.NewResponseController(q.w)
 	// Let git write (progress, keep-alives) while the request body is
 	// still being read.
@@ -495,84 +455,65 @@ func (h *Handler) rpc(q *request, proj *store.Project, dir string) string {
 	if idle == 0 {
 		idle = DefaultBodyIdleTimeout
 	}
-	var body io.Reader = &idleBody{r: &countingReader{r: r.Body, n: &q.bytesIn}, rc: rc, idle: idle, fail: fail}
+	var body io.Reader = &idleBody{r: gitop.CountingReader{R: r.Body, N: &q.op.In}, rc: rc, idle: idle, fail: fail}
 	if strings.EqualFold(strings.TrimSpace(r.Header.Get("Content-Encoding")), "gzip") {
 		gz, err := gzip.NewReader(body)
 		if err != nil {
 			if errors.Is(err, errBodyIdle) {
-				return h.bodyFailed(q, proj, err, false)
+				return h.bodyFailed(q, err, false)
 			}
 			plain(q.w, http.StatusBadRequest, "Bad gzip request body.", false)
-			return "error"
+			return gitop.Error
 		}
 		defer gz.Close()
 		body = gz
 	}
-	if max := h.uploadPackMax(); q.service == gitproc.UploadPack && max > 0 {
+	if max := h.uploadPackMax(); q.op.Service == gitproc.UploadPack && max > 0 {
 		body = newLimitedBody(body, max, fail)
 	}
-	out := &responseStream{ctx: ctx, w: q.w, rc: rc, n: &q.bytesOut, contentType: "application/x-" + q.service + "-result"}
+	out := &responseStream{ctx: ctx, w: q.w, rc: rc, n: &q.op.Out, contentType: "application/x-" + service + "-result"}
 	var stderr bytes.Buffer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = body, out, &limitedWriter{w: &stderr, n: 64 << 10}
-	err := h.Runner.Run(ctx, cmd)
+	err := h.Git.Run(ctx, &q.op, cmd)
 	if be := bodyErr.Load(); be != nil && (errors.Is(*be, errBodyIdle) || errors.Is(*be, errBodyTooLarge)) {
-		return h.bodyFailed(q, proj, *be, out.started)
+		return h.bodyFailed(q, *be, out.started)
 	}
 	switch {
 	case ctx.Err() != nil:
-		return "client_gone"
+		return gitop.ClientGone
 	case err != nil:
-		h.log().Error("git rpc failed", "service", q.service, "repo", proj.FullPath(), "err", err,
+		h.log().Error("git rpc failed", "service", service, "repo", q.op.Decision.Project.FullPath(), "err", err,
 			"stderr", strings.TrimSpace(stderr.String()))
 		if !out.started {
 			plain(q.w, http.StatusInternalServerError, "Internal server error.", false)
 		}
-		return "error"
+		return gitop.Error
 	}
 	if !out.started {
 		// git said nothing (an empty request): still a valid answer.
 		out.start()
 	}
-	if q.service == gitproc.ReceivePack && h.AfterPush != nil {
-		h.AfterPush(dir)
-	}
-	return "ok"
-}
-
-// restrictFetch applies the instance setting git_fetch_reachable_only
-// (repos.RestrictFetch) to an upload-pack run.
-func (h *Handler) restrictFetch(ctx context.Context, cmd *gitproc.Command) error {
-	if cmd.Service != gitproc.UploadPack {
-		return nil
-	}
-	st, err := h.Auth.Settings(ctx)
-	if err != nil {
-		return err
-	}
-	if st.GitFetchReachableOnly {
-		repos.RestrictFetch(cmd)
-	}
-	return nil
+	return gitop.OK
 }
 
 // bodyFailed answers a request whose body stalled (408) or outgrew the
 // upload-pack limit (413); git has been killed. Once git has started
 // answering, the status is sent already and the response just ends.
-func (h *Handler) bodyFailed(q *request, proj *store.Project, cause error, started bool) string {
-	h.log().Warn("git http request body refused", "service", q.service, "repo", proj.FullPath(), "reason", cause.Error(),
-		"bytes_in", q.bytesIn)
+func (h *Handler) bodyFailed(q *request, cause error, started bool) gitop.Result {
+	h.log().Warn("git http request body refused", "service", string(q.op.Service), "repo", q.op.Decision.Project.FullPath(), "reason", cause.Error(),
+		"bytes_in", q.op.In.Load())
 	if errors.Is(cause, errBodyTooLarge) {
 		if !started {
 			plain(q.w, http.StatusRequestEntityTooLarge, "Request too large: an upload-pack request may hold at most "+
 				strconv.FormatInt(h.uploadPackMax(), 10)+" bytes (after gzip decoding).", false)
 		}
-		return "denied"
+		return gitop.Denied
 	}
 	if !started {
 		q.w.Header().Set("Connection", "close")
 		plain(q.w, http.StatusRequestTimeout, "Request body timeout: the client sent no data for too long.", false)
 	}
-	return "client_gone"
+	return gitop.ClientGone
 }
 
 func (h *Handler) uploadPackMax() int64 {

@@ -4,20 +4,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"sync/atomic"
 )
-
-// countingReader counts the bytes read from the client's request body
-// (as sent on the wire, before any gunzip).
-type countingReader struct {
-	r io.Reader
-	n *int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	*c.n += int64(n)
-	return n, err
-}
 
 // responseStream is git's stdout: the response headers go out with the
 // first byte (so a git that fails before saying anything can still be
@@ -29,7 +17,7 @@ type responseStream struct {
 	ctx         context.Context
 	w           http.ResponseWriter
 	rc          *http.ResponseController
-	n           *int64
+	n           *atomic.Int64
 	contentType string
 	started     bool
 }
@@ -50,7 +38,7 @@ func (s *responseStream) Write(p []byte) (int, error) {
 		s.start()
 	}
 	n, err := s.w.Write(p)
-	*s.n += int64(n)
+	s.n.Add(int64(n))
 	if err != nil {
 		return n, err
 	}

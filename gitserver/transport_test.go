@@ -296,7 +296,7 @@ func TestClientDisconnectLeavesNoGitProcess(t *testing.T) {
 		return value(f.Server.Metrics.GitProcesses) == 0
 	})
 	waitFor(t, "the operation to be counted as client_gone", func() bool {
-		return value(f.Server.Metrics.GitOperations.WithLabelValues("http", gitproc.UploadPack, "client_gone")) == 1
+		return value(f.Server.Metrics.GitOperations.WithLabelValues("http", string(gitproc.UploadPack), "client_gone")) == 1
 	})
 	// No process of git still has the repository open.
 	dir := f.Server.Repos.DiskPath(mustFind(t, f, "grp/private").ID)

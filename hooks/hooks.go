@@ -18,10 +18,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/packcache"
 	"github.com/gitgate/gitgate/repos"
-	"github.com/gitgate/gitgate/store"
 )
 
 // Protected branches are enforced inside receive-pack, per ref, with git's
@@ -131,19 +130,12 @@ func writeScript(path, script string) error {
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-// ReceiveHook returns the extra git -c config and environment that make
-// receive-pack enforce protected branches for p on proj.
-func (h *Hooks) ReceiveHook(ctx context.Context, rs *repos.Service, p *auth.Principal, proj *store.Project) (config []string, env []string, err error) {
+// ReceivePack returns the extra git -c config and environment that make
+// receive-pack enforce protected branches (rules) for the push d allowed.
+// It asks nothing of the database: the level is the decision's.
+func (h *Hooks) ReceivePack(d repos.Decision, rules []access.ProtectedRule) (config []string, env []string, err error) {
 	if h == nil || h.dir == "" {
 		return nil, nil, errors.New("receive hook: gitgate's hooks are not installed (hooks.Install was not called)")
-	}
-	level, err := rs.AccessLevel(ctx, p, proj)
-	if err != nil {
-		return nil, nil, fmt.Errorf("receive hook: %w", err)
-	}
-	rules, err := rs.ProtectedBranches(ctx, proj.ID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("receive hook: %w", err)
 	}
 	// core.hooksPath also keeps any hook someone dropped into the
 	// repository's own hooks directory from running.
@@ -152,8 +144,9 @@ func (h *Hooks) ReceiveHook(ctx context.Context, rs *repos.Service, p *auth.Prin
 	// so names such as "-x" or 40 hex digits cannot be singled out. ("a:"
 	// is creations only: updates of existing refs stay on receive-pack's
 	// own path.)
-	config = []string{"core.hooksPath=" + h.dir,
-		"receive.procReceiveRefs=a:refs/heads", "receive.procReceiveRefs=a:refs/tags"}
+	config = make([]string, 0, 3+len(rules))
+	config = append(config, "core.hooksPath="+h.dir,
+		"receive.procReceiveRefs=a:refs/heads", "receive.procReceiveRefs=a:refs/tags")
 	hr := make([]hookRule, 0, len(rules))
 	for _, r := range rules {
 		config = append(config, "receive.procReceiveRefs=refs/heads/"+r.Name)
@@ -164,10 +157,10 @@ func (h *Hooks) ReceiveHook(ctx context.Context, rs *repos.Service, p *auth.Prin
 		return nil, nil, fmt.Errorf("receive hook: %w", err)
 	}
 	env = []string{
-		envAccessLevel + "=" + strconv.Itoa(int(level)),
-		envDefaultBranch + "=" + proj.DefaultBranch,
+		envAccessLevel + "=" + strconv.Itoa(int(d.Level)),
+		envDefaultBranch + "=" + d.Project.DefaultBranch,
 		envProtected + "=" + string(js),
-		envUsername + "=" + p.Username(),
+		envUsername + "=" + d.Principal.Username(),
 	}
 	return config, env, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/gitproc"
 	"github.com/gitgate/gitgate/repos"
+	"github.com/gitgate/gitgate/store"
 )
 
 // hookRepo makes a bare repository with main at c1 and returns it with
@@ -164,5 +165,35 @@ func TestInstallHooksWritesAnExecutableScript(t *testing.T) {
 	}
 	if h.Dir() != dir {
 		t.Fatalf("hooks dir %q", h.Dir())
+	}
+}
+
+// ReceivePack passes the decision's level, the rules and the default
+// branch to the hook, and routes protected branches and every creation
+// through it.
+func TestReceivePackHandsTheDecisionToTheHook(t *testing.T) {
+	h, err := Install(t.TempDir(), "/bin/gitgate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A nil principal is anonymous: its name is what the hook gets.
+	d := repos.Decision{Project: &store.Project{DefaultBranch: "trunk"}, Level: access.Developer}
+	config, env, err := h.ReceivePack(d, []access.ProtectedRule{{Name: "trunk", PushAccessLevel: access.Maintainer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantConfig := []string{"core.hooksPath=" + h.Dir(), "receive.procReceiveRefs=a:refs/heads", "receive.procReceiveRefs=a:refs/tags",
+		"receive.procReceiveRefs=refs/heads/trunk"}
+	wantEnv := []string{"GITGATE_ACCESS_LEVEL=30", "GITGATE_DEFAULT_BRANCH=trunk",
+		`GITGATE_PROTECTED_BRANCHES=[{"name":"trunk","push_access_level":40}]`, "GITGATE_USERNAME=anonymous"}
+	if strings.Join(config, "\n") != strings.Join(wantConfig, "\n") {
+		t.Errorf("config %q, want %q", config, wantConfig)
+	}
+	if strings.Join(env, "\n") != strings.Join(wantEnv, "\n") {
+		t.Errorf("env %q, want %q", env, wantEnv)
+	}
+	var none *Hooks
+	if _, _, err := none.ReceivePack(d, nil); err == nil {
+		t.Error("ReceivePack without installed hooks did not fail")
 	}
 }

@@ -29,17 +29,35 @@ func (s *Service) AccessLevel(ctx context.Context, p *auth.Principal, proj *stor
 	return access.AccessLevel(l), nil
 }
 
+// Decision is an allowed request: the project, who asks, and their level
+// on it. What follows the decision (the receive hook of a push) reuses it
+// rather than asking the database again.
+type Decision struct {
+	Project   *store.Project
+	Principal *auth.Principal
+	Level     access.AccessLevel
+}
+
 // Authorize decides whether p may perform a on proj with the one rule,
-// access.Decide. It returns nil, access.ErrUnauthenticated (401),
-// access.ErrNotFound (404), an *access.ForbiddenError (403), or an
-// infrastructure error (503).
-func (s *Service) Authorize(ctx context.Context, p *auth.Principal, proj *store.Project, a access.Action) error {
+// access.Decide (docs/permissions.md#decision). It returns the Decision
+// when allowed; else access.ErrUnauthenticated (401), access.ErrNotFound
+// (404), an *access.ForbiddenError (403), or an infrastructure error
+// (503).
+func (s *Service) Authorize(ctx context.Context, p *auth.Principal, proj *store.Project, a access.Action) (Decision, error) {
 	level, err := s.AccessLevel(ctx, p, proj)
 	if err != nil {
-		return fmt.Errorf("authorize: %w", err)
+		return Decision{}, fmt.Errorf("authorize: %w", err)
 	}
-	return access.Decide(request(p, proj.Visibility, level, a))
+	if err := access.Decide(request(p, proj.Visibility, level, a)); err != nil {
+		return Decision{}, err
+	}
+	return Decision{Project: proj, Principal: p, Level: level}, nil
 }
+
+// ErrUnavailable is a dependency of a decision (the database) that cannot
+// answer now: the caller may retry, nothing was refused. Test with
+// errors.Is.
+var ErrUnavailable = store.ErrUnavailable
 
 // request states what access.Decide needs to know about p.
 func request(p *auth.Principal, visibility string, level access.AccessLevel, a access.Action) access.Request {

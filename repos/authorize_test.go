@@ -280,7 +280,8 @@ func (w *world) decide(ctx context.Context, cred *auth.Credential, p *store.Proj
 			return classify(err)
 		}
 	}
-	return classify(w.repos.Authorize(ctx, principal, p, a))
+	_, err := w.repos.Authorize(ctx, principal, p, a)
+	return classify(err)
 }
 
 func TestPermissionTableFollowsTheSpec(t *testing.T) {
@@ -457,6 +458,36 @@ func TestTokenExpiresAtMidnightUTCOfItsDate(t *testing.T) {
 		*w.now = time.Date(2026, 11, 26, 8, 59, 59, 0, tokyo)
 		if got := w.decide(ctx, cred, p, access.Read); got != allow {
 			t.Fatalf("at 08:59:59 JST on the 26th (23:59:59 UTC the 25th): got %s, want allow", got)
+		}
+	})
+}
+
+// A push's receive hook reuses the decision's level rather than asking
+// the database again, so the decision must carry the level it was made
+// with, the project and the principal.
+func TestAuthorizeReturnsTheDecisionItMade(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := newWorld(t, db)
+		want := map[level]access.AccessLevel{lvReporter: access.Reporter, lvDeveloper: access.Developer,
+			lvMaintainer: access.Maintainer, lvOwner: access.Owner, lvAdmin: access.Admin}
+		for lv, l := range want {
+			cred := auth.Credential{Kind: auth.CredGitBasic, Username: string(lv) + "-user", Secret: "password-" + string(lv)}
+			p, err := w.auth.Authenticate(ctx, cred)
+			if err != nil {
+				t.Fatal(err)
+			}
+			proj := w.project(lv, access.Private)
+			d, err := w.repos.Authorize(ctx, p, proj, access.Read)
+			if err != nil {
+				t.Fatalf("%s: %v", lv, err)
+			}
+			if d.Level != l || d.Project != proj || d.Principal != p {
+				t.Errorf("%s: decision %+v, want level %v on %s for %s", lv, d, l, proj.FullPath(), p.Username())
+			}
+		}
+		if d, err := w.repos.Authorize(ctx, nil, w.projects[access.Private], access.Read); err == nil || d.Project != nil {
+			t.Errorf("a refusal came with a decision: %+v %v", d, err)
 		}
 	})
 }

@@ -110,14 +110,11 @@ func (s *Server) newGitHTTP() (*gitserver.Handler, error) {
 	}
 	return &gitserver.Handler{
 		Auth:           s.Auth,
-		Repos:          s.Repos,
-		Hooks:          s.hooks,
-		Runner:         s.runner,
+		Git:            s.gitOps,
 		Metrics:        s.Metrics,
 		Log:            s.log,
 		Throttle:       s.throttle,
 		TrustedProxies: proxies,
-		AfterPush:      s.housekeeping.Pushed,
 
 		BodyIdleTimeout:   s.cfg.HTTPBodyIdleTimeout,
 		UploadPackMaxBody: int64(s.cfg.UploadPackMaxRequestBytes),

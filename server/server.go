@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/gitop"
 	"github.com/gitgate/gitgate/gitproc"
 	"github.com/gitgate/gitgate/hooks"
 	"github.com/gitgate/gitgate/housekeeping"
@@ -45,6 +46,7 @@ type Server struct {
 	// doors), one housekeeping scheduler and the pack cache.
 	runner       *gitproc.Runner
 	hooks        *hooks.Hooks
+	gitOps       *gitop.Engine // the operation path of both Git doors
 	throttle     *throttle.Limiter
 	housekeeping *housekeeping.Scheduler
 	packCache    *packcache.Cache
@@ -59,7 +61,7 @@ type Server struct {
 // New builds the whole server, in this order: the storage (database,
 // migrations, secret key, repository root), the services (auth, repos, the first
 // admin), what the Git doors share (runner, lockout, housekeeping, hooks,
-// pack cache), then the doors (Git over HTTP, Git over SSH, the API). It
+// pack cache, and the Git operation path built on them), then the doors (Git over HTTP, Git over SSH, the API). It
 // returns the first failure, having released what was built before it.
 // It does not listen yet: Start does.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err error) {
@@ -115,6 +117,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 			return nil, err
 		}
 	}
+	s.gitOps = &gitop.Engine{Auth: s.Auth, Repos: s.Repos, Hooks: s.hooks, Runner: s.runner, Metrics: s.Metrics, Log: s.log,
+		AfterPush: s.housekeeping.Pushed}
 
 	// Doors.
 	gitHTTP, err := s.newGitHTTP()

@@ -27,14 +27,11 @@ func (s *Server) sshConfig() sshserver.Config {
 // (git.go). Start makes it listen; Shutdown drains it.
 func (s *Server) newSSH() (*sshserver.Server, error) {
 	srv, err := sshserver.New(s.sshConfig(), sshserver.Deps{
-		Auth:      s.Auth,
-		Repos:     s.Repos,
-		Hooks:     s.hooks,
-		Runner:    s.runner,
-		Metrics:   s.Metrics,
-		Log:       s.log,
-		Throttle:  s.throttle,
-		AfterPush: s.housekeeping.Pushed,
+		Auth:     s.Auth,
+		Git:      s.gitOps,
+		Metrics:  s.Metrics,
+		Log:      s.log,
+		Throttle: s.throttle,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ssh: %w", err)

@@ -2,8 +2,9 @@
 // gliderlabs/ssh: public-key and token-as-password authentication where
 // the session's identity comes only from the method that succeeded,
 // strict command parsing (git-upload-pack, git-receive-pack,
-// git-upload-archive, personal_access_token), the same repos.Authorize
-// decision as HTTP, and connection hygiene (login and idle timeouts,
+// git-upload-archive, personal_access_token), the same Git operation path
+// as HTTP (gitop: decision, git, housekeeping, metrics), and connection
+// hygiene (login and idle timeouts,
 // keepalives, session limits, recover, graceful drain).
 package sshserver
 
@@ -21,10 +22,8 @@ import (
 	"github.com/gliderlabs/ssh"
 
 	"github.com/gitgate/gitgate/auth"
-	"github.com/gitgate/gitgate/gitproc"
-	"github.com/gitgate/gitgate/hooks"
+	"github.com/gitgate/gitgate/gitop"
 	"github.com/gitgate/gitgate/metrics"
-	"github.com/gitgate/gitgate/repos"
 	"github.com/gitgate/gitgate/throttle"
 )
 
@@ -69,18 +68,14 @@ func (c Config) validate() error {
 
 // Deps are the services the door uses.
 type Deps struct {
-	Auth    *auth.Service
-	Repos   *repos.Service
-	Hooks   *hooks.Hooks
-	Runner  *gitproc.Runner
+	Auth *auth.Service
+	// Git is the operation path shared with the HTTP door.
+	Git     *gitop.Engine
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
 	// Throttle is the failed-authentication lockout shared with HTTP;
 	// nil disables it.
 	Throttle *throttle.Limiter
-	// AfterPush, when set, is told the repository directory after every
-	// successful receive-pack (housekeeping). It must not block.
-	AfterPush func(repoDir string)
 }
 
 // Server is the SSH door.
@@ -107,8 +102,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if deps.Auth == nil || deps.Repos == nil || deps.Runner == nil || deps.Metrics == nil {
-		return nil, errors.New("sshserver: Auth, Repos, Runner and Metrics are required")
+	if deps.Auth == nil || deps.Git == nil || deps.Metrics == nil {
+		return nil, errors.New("sshserver: Auth, Git and Metrics are required")
 	}
 	if deps.Log == nil {
 		deps.Log = slog.Default()

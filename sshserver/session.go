@@ -10,15 +10,14 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/gliderlabs/ssh"
 
 	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/gitop"
 	"github.com/gitgate/gitgate/gitproc"
-	"github.com/gitgate/gitgate/repos"
 )
 
 // Messages people see, worded after GitLab Shell.
@@ -30,12 +29,12 @@ const (
 	msgPATUsage    = "Usage: personal_access_token <name> <scope1[,scope2,...]> [ttl_days]"
 )
 
-// Result values of the sessions-total and git-operations metrics.
+// Result values of the sessions-total metric: those of the Git operations.
 const (
-	resultOK         = "ok"
-	resultDenied     = "denied"
-	resultError      = "error"
-	resultClientGone = "client_gone"
+	resultOK         = string(gitop.OK)
+	resultDenied     = string(gitop.Denied)
+	resultError      = string(gitop.Error)
+	resultClientGone = string(gitop.ClientGone)
 )
 
 // handleSession runs one exec or shell request (gliderlabs Handler).
@@ -92,52 +91,27 @@ func (s *Server) refuse(sess ssh.Session, msg string) int {
 }
 
 // runGit authorises and runs a Git service with the channel as its
-// standard streams.
+// standard streams, through the operation path shared with HTTP (gitop).
 func (s *Server) runGit(ctx ssh.Context, sess ssh.Session, p *auth.Principal, cmd Command, log *slog.Logger) (string, int) {
-	m := s.deps.Metrics
-	done := func(result string) { m.GitOperations.WithLabelValues("ssh", cmd.Verb, result).Inc() }
-	proj, err := s.deps.Repos.Find(ctx, cmd.Path)
-	if err == nil {
-		action := access.Read
-		if cmd.Verb == gitproc.ReceivePack {
-			action = access.Write
-		}
-		err = s.deps.Repos.Authorize(ctx, p, proj, action)
-	}
-	if err != nil {
-		result, msg := denial(err)
-		if result == resultError {
-			log.Error("ssh git: authorization", "path", cmd.Path, "err", err)
-		}
-		done(result)
-		return result, s.refuse(sess, msg)
+	op := &gitop.Op{Transport: gitop.SSH, Service: gitproc.Service(cmd.Verb), Path: cmd.Path, Principal: p, Start: time.Now()}
+	result, exit := s.serveGit(ctx, sess, op, log)
+	s.deps.Git.Finish(ctx, op, result, slog.String("path", cmd.Path), slog.Int("exit", exit))
+	return string(result), exit
+}
+
+func (s *Server) serveGit(ctx ssh.Context, sess ssh.Session, op *gitop.Op, log *slog.Logger) (gitop.Result, int) {
+	git := s.deps.Git
+	if ref := git.Authorize(ctx, op); ref != nil {
+		return s.refuseGit(sess, op, ref, log)
 	}
 	run := gitproc.Command{
-		Service: cmd.Verb,
-		RepoDir: s.deps.Repos.DiskPath(proj.ID),
 		// GIT_PROTOCOL is the one variable taken from the client's env
 		// requests (protocol v2); the runner validates it again.
 		Protocol: clientProtocol(sess.Environ()),
 		Stderr:   sess.Stderr(),
 	}
-	if cmd.Verb == gitproc.UploadPack {
-		st, err := s.deps.Auth.Settings(ctx)
-		if err != nil {
-			log.Error("ssh git: settings", "err", err)
-			done(resultError)
-			return resultError, s.refuse(sess, msgUnavailable)
-		}
-		if st.GitFetchReachableOnly {
-			repos.RestrictFetch(&run)
-		}
-	}
-	if cmd.Verb == gitproc.ReceivePack {
-		run.Config, run.Env, err = s.deps.Hooks.ReceiveHook(ctx, s.deps.Repos, p, proj)
-		if err != nil {
-			log.Error("ssh git: receive hook", "path", cmd.Path, "err", err)
-			done(resultError)
-			return resultError, s.refuse(sess, msgInternal)
-		}
+	if ref := git.Prepare(ctx, op, &run); ref != nil {
+		return s.refuseGit(sess, op, ref, log)
 	}
 	// git reads a pipe we feed rather than the channel itself: os/exec
 	// waits for its own stdin copier, which would hang on a client that
@@ -145,57 +119,46 @@ func (s *Server) runGit(ctx ssh.Context, sess ssh.Session, p *auth.Principal, cm
 	stdin, feed, err := os.Pipe()
 	if err != nil {
 		log.Error("ssh git: stdin pipe", "err", err)
-		done(resultError)
-		return resultError, s.refuse(sess, msgInternal)
+		return gitop.Error, s.refuse(sess, msgInternal)
 	}
-	var in, out atomic.Int64
 	go func() {
-		_, _ = io.Copy(feed, countingReader{r: sess, n: &in})
+		_, _ = io.Copy(feed, gitop.CountingReader{R: sess, N: &op.In})
 		feed.Close()
 	}()
 	run.Stdin = stdin
-	run.Stdout = countingWriter{w: sess, n: &out}
-	start := time.Now()
-	err = s.deps.Runner.Run(ctx, run)
+	run.Stdout = gitop.CountingWriter{W: sess, N: &op.Out}
+	err = git.Run(ctx, op, run)
 	stdin.Close()
-	m.GitDuration.WithLabelValues("ssh", cmd.Verb).Observe(time.Since(start).Seconds())
-	m.GitBytes.WithLabelValues("ssh", "out").Add(float64(out.Load()))
-	m.GitBytes.WithLabelValues("ssh", "in").Add(float64(in.Load()))
 	var ee *gitproc.ExitError
 	switch {
 	case err == nil:
-		if cmd.Verb == gitproc.ReceivePack && s.deps.AfterPush != nil {
-			s.deps.AfterPush(run.RepoDir)
-		}
-		done(resultOK)
-		return resultOK, 0
+		return gitop.OK, 0
 	case ctx.Err() != nil:
-		done(resultClientGone)
-		return resultClientGone, 255
+		return gitop.ClientGone, 255
 	case errors.As(err, &ee):
 		// git has told the client why on stderr already.
-		done(resultError)
-		return resultError, ee.Code
+		return gitop.Error, ee.Code
 	}
-	log.Error("ssh git: run", "service", cmd.Verb, "path", cmd.Path, "err", err)
-	done(resultError)
-	return resultError, s.refuse(sess, msgInternal)
+	log.Error("ssh git: run", "service", string(op.Service), "path", op.Path, "err", err)
+	return gitop.Error, s.refuse(sess, msgInternal)
 }
 
-// denial maps a repos.Authorize or Find error to a metrics result and the
-// line the person sees. Without access a repository does not exist for
-// the caller (404 on HTTP).
-func denial(err error) (result, msg string) {
-	var fe *access.ForbiddenError
-	switch {
-	case errors.Is(err, access.ErrNotFound), errors.Is(err, access.ErrUnauthenticated):
-		return resultDenied, access.MsgNotFound
-	case errors.As(err, &fe):
-		return resultDenied, fe.Msg
-	case errors.Is(err, auth.ErrUnavailable):
-		return resultError, msgUnavailable
+// refuseGit words a refusal of gitop as GitLab Shell does. Without access
+// a repository does not exist for the caller (404 on HTTP).
+func (s *Server) refuseGit(sess ssh.Session, op *gitop.Op, ref *gitop.Refusal, log *slog.Logger) (gitop.Result, int) {
+	msg := ref.Msg
+	switch ref.Reason {
+	case gitop.NeedsAuth:
+		msg = access.MsgNotFound
+	case gitop.Unavailable:
+		msg = msgUnavailable
+	case gitop.Internal:
+		msg = msgInternal
 	}
-	return resultError, msgInternal
+	if ref.Result == gitop.Error {
+		log.Error("ssh git: "+ref.Doing, "path", op.Path, "err", ref.Err)
+	}
+	return ref.Result, s.refuse(sess, msg)
 }
 
 // clientProtocol picks GIT_PROTOCOL from the client's environment
@@ -250,30 +213,6 @@ func (s *Server) personalAccessToken(ctx context.Context, sess ssh.Session, p *a
 	log.Info("ssh personal_access_token created", "token_id", created.Token.ID, "token_name", created.Token.Name)
 	fmt.Fprintf(sess, "Token:   %s\nScopes:  %s\nExpires: %s\n", created.Secret, strings.Join(created.Token.Scopes, ","), expires)
 	return resultOK, 0
-}
-
-// countingReader counts bytes for the metrics as they pass.
-type countingReader struct {
-	r io.Reader
-	n *atomic.Int64
-}
-
-func (c countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-// countingWriter counts bytes for the metrics.
-type countingWriter struct {
-	w io.Writer
-	n *atomic.Int64
-}
-
-func (c countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n.Add(int64(n))
-	return n, err
 }
 
 func shortID(id string) string { return truncate(id, 12) }
