@@ -284,7 +284,7 @@ func (w *world) decide(ctx context.Context, cred *auth.Credential, p *store.Proj
 	return classify(err)
 }
 
-func TestPermissionTableFollowsTheSpec(t *testing.T) {
+func TestPermissionTableAnswersEveryCallerAsDocumented(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		w := newWorld(t, db)
@@ -351,11 +351,11 @@ func actionName(a access.Action) string {
 	return "push"
 }
 
-// TestPermissionRowsNamedInTheSpec are the rules of docs/permissions.md
+// TestPermissionRulesNamedInTheDocs are the rules of docs/permissions.md
 // and docs/tokens.md, one row each, including the owner states the table
 // above leaves out: blocked owners, 2FA owners with password or token,
 // bots, and account passwords.
-func TestPermissionRowsNamedInTheSpec(t *testing.T) {
+func TestPermissionRulesNamedInTheDocs(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		w := newWorld(t, db)
@@ -401,25 +401,25 @@ func TestPermissionRowsNamedInTheSpec(t *testing.T) {
 			a    access.Action
 			want string
 		}{
-			{"§1 a blocked user's token stops working", tok(blockedTok), priv, access.Read, unauth},
-			{"§1 a blocked user's password stops working", basic("blocked-dev", "password-blocked-dev"), priv, access.Read, unauth},
-			{"§4 a 2FA user's password never works for Git", basic("twofa-dev", "password-twofa-dev"), priv, access.Read, unauth},
-			{"§2 a 2FA user pushes with a write_repository token", tok(twofaTok), priv, access.Write, allow},
-			{"§2 a 2FA user's read_repository token cannot push", tok(twofaRead), priv, access.Write, scopeMissing("write_repository")},
-			{"§4 token as Basic password, username ignored", basic("anything", twofaTok), priv, access.Write, allow},
-			{"§11 bots have no password", basic("deploy-bot", ""), priv, access.Read, unauth},
-			{"§1 a bot's token works like any token", tok(botTok), priv, access.Write, allow},
-			{"§4 a developer's account password pushes", basic("plain-dev", "password-plain-dev"), priv, access.Write, allow},
-			{"§4 the username must match the password", basic("reporter-user", "password-plain-dev"), priv, access.Read, unauth},
-			{"§4 a wrong password is refused", basic("plain-dev", "wrong-password"), priv, access.Read, unauth},
-			{"§2 a reporter's write_repository token cannot push", tok(reporterTok), priv, access.Write, noPush},
-			{"§11 guests cannot fetch private code", basic("guest-user", "password-guest"), priv, access.Read, noDownload},
-			{"§3 admins push everywhere", basic("admin-user", "password-admin"), priv, access.Write, allow},
-			{"§11 anonymous on private is asked to authenticate", nil, priv, access.Read, unauth},
-			{"§3 anonymous never pushes, even to public", nil, w.projects[access.Public], access.Write, unauth},
-			{"§11 a non-member gets 404 on private", basic("non-member-user", "password-non-member"), priv, access.Read, notFound},
-			{"§3 a non-member reads internal", basic("non-member-user", "password-non-member"), w.projects[access.Internal], access.Read, allow},
-			{"§3 a non-member cannot push to public", basic("non-member-user", "password-non-member"), w.projects[access.Public], access.Write, noPush},
+			{"a blocked user's token stops working", tok(blockedTok), priv, access.Read, unauth},
+			{"a blocked user's password stops working", basic("blocked-dev", "password-blocked-dev"), priv, access.Read, unauth},
+			{"a 2FA user's password never works for Git", basic("twofa-dev", "password-twofa-dev"), priv, access.Read, unauth},
+			{"a 2FA user pushes with a write_repository token", tok(twofaTok), priv, access.Write, allow},
+			{"a 2FA user's read_repository token cannot push", tok(twofaRead), priv, access.Write, scopeMissing("write_repository")},
+			{"token as Basic password, username ignored", basic("anything", twofaTok), priv, access.Write, allow},
+			{"bots have no password", basic("deploy-bot", ""), priv, access.Read, unauth},
+			{"a bot's token works like any token", tok(botTok), priv, access.Write, allow},
+			{"a developer's account password pushes", basic("plain-dev", "password-plain-dev"), priv, access.Write, allow},
+			{"the username must match the password", basic("reporter-user", "password-plain-dev"), priv, access.Read, unauth},
+			{"a wrong password is refused", basic("plain-dev", "wrong-password"), priv, access.Read, unauth},
+			{"a reporter's write_repository token cannot push", tok(reporterTok), priv, access.Write, noPush},
+			{"guests cannot fetch private code", basic("guest-user", "password-guest"), priv, access.Read, noDownload},
+			{"admins push everywhere", basic("admin-user", "password-admin"), priv, access.Write, allow},
+			{"anonymous on private is asked to authenticate", nil, priv, access.Read, unauth},
+			{"anonymous never pushes, even to public", nil, w.projects[access.Public], access.Write, unauth},
+			{"a non-member gets 404 on private", basic("non-member-user", "password-non-member"), priv, access.Read, notFound},
+			{"a non-member reads internal", basic("non-member-user", "password-non-member"), w.projects[access.Internal], access.Read, allow},
+			{"a non-member cannot push to public", basic("non-member-user", "password-non-member"), w.projects[access.Public], access.Write, noPush},
 		}
 		_ = dev
 		for _, r := range rows {
