@@ -429,10 +429,10 @@ func TestPermissionRulesNamedInTheDocs(t *testing.T) {
 		}
 		w.settings(t, map[string]string{auth.SettingPasswordForGit: "false"})
 		if got := w.decide(ctx, basic("plain-dev", "password-plain-dev"), priv, access.Read); got != unauth {
-			t.Errorf("§1.1 password_authentication_enabled_for_git=false: a password still works (%s)", got)
+			t.Errorf("password_authentication_enabled_for_git=false: a password still works (%s)", got)
 		}
 		if got := w.decide(ctx, tok(twofaTok), priv, access.Write); got != allow {
-			t.Errorf("§1.1 password_authentication_enabled_for_git=false must not affect tokens (%s)", got)
+			t.Errorf("password_authentication_enabled_for_git=false must not affect tokens (%s)", got)
 		}
 	})
 }
