@@ -6,7 +6,7 @@ import (
 
 	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
-	"github.com/gitgate/gitgate/store"
+	"github.com/gitgate/gitgate/repos"
 )
 
 // This file holds every JSON object the API returns, shaped as GitLab's
@@ -272,14 +272,14 @@ type Access struct {
 
 // ProjectJSON renders a project. owner, when the project lives in a
 // user's namespace, is that user.
-func ProjectJSON(p *store.Project, l Links, owner *auth.User) Project {
+func ProjectJSON(p *repos.Project, l Links, owner *auth.User) Project {
 	full := p.FullPath()
 	nsName := p.Namespace.Name
 	if nsName == "" {
 		nsName = p.Namespace.Path
 	}
 	kind := "group"
-	if p.Namespace.Kind == store.NamespaceUser {
+	if p.Namespace.Kind == repos.NamespaceUser {
 		kind = "user"
 	}
 	out := Project{
@@ -297,8 +297,8 @@ func ProjectJSON(p *store.Project, l Links, owner *auth.User) Project {
 	return out
 }
 
-func namespaceWebPath(n store.Namespace) string {
-	if n.Kind == store.NamespaceUser {
+func namespaceWebPath(n repos.Namespace) string {
+	if n.Kind == repos.NamespaceUser {
 		return n.FullPath
 	}
 	return "groups/" + n.FullPath

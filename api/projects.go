@@ -8,7 +8,6 @@ import (
 	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/repos"
-	"github.com/gitgate/gitgate/store"
 )
 
 // project loads the project of the :id path parameter — a numeric id or
@@ -16,10 +15,10 @@ import (
 // may perform a on it. A project the caller cannot see is 404 whatever
 // the action (docs/permissions.md#decision: visibility before scopes and
 // levels).
-func (c *call) project(a access.Action) (*store.Project, error) {
+func (c *call) project(a access.Action) (*repos.Project, error) {
 	raw := c.vars["id"]
 	var (
-		p   *store.Project
+		p   *repos.Project
 		err error
 	)
 	if id, isNum := parseID(raw); isNum {
@@ -45,8 +44,8 @@ type owners struct {
 	seen map[int64]*auth.User
 }
 
-func (o *owners) of(p *store.Project) (*auth.User, error) {
-	if p.Namespace.Kind != store.NamespaceUser || p.Namespace.OwnerID == nil {
+func (o *owners) of(p *repos.Project) (*auth.User, error) {
+	if p.Namespace.Kind != repos.NamespaceUser || p.Namespace.OwnerID == nil {
 		return nil, nil
 	}
 	id := *p.Namespace.OwnerID
@@ -71,7 +70,7 @@ func listProjects(c *call) error {
 	if err != nil {
 		return err
 	}
-	f := store.ProjectFilter{Offset: pg.offset(), Limit: pg.PerPage}
+	f := repos.ProjectFilter{Offset: pg.offset(), Limit: pg.PerPage}
 	if c.signedIn() {
 		f.VisibleTo, f.SignedIn, f.All = c.user().ID, true, c.user().Admin
 	}
@@ -226,7 +225,7 @@ func createProject(c *call) error {
 // namespaceParam resolves namespace_id (an id or a full path); absent, the
 // caller's own namespace. A namespace the caller may not see is 404
 // Namespace Not Found, as a missing one (GitLab's find_namespace!).
-func (c *call) namespaceParam() (*store.Namespace, error) {
+func (c *call) namespaceParam() (*repos.Namespace, error) {
 	raw, ok, err := c.params.str("namespace_id")
 	if err != nil {
 		return nil, err
@@ -236,7 +235,7 @@ func (c *call) namespaceParam() (*store.Namespace, error) {
 			return nil, err
 		}
 	}
-	var ns *store.Namespace
+	var ns *repos.Namespace
 	switch id, isNum := parseID(raw); {
 	case !ok || raw == "":
 		ns, err = c.h.repos.NamespaceByPath(c.ctx, c.user().Username)
@@ -278,19 +277,19 @@ func deleteProject(c *call) error {
 type memberRow struct {
 	user  *auth.User
 	level access.AccessLevel
-	m     *store.Member
+	m     *repos.Member
 }
 
 // members lists a project's members: the owner of a personal project
 // (GitLab makes its creator a member with Owner), then direct members.
-func (c *call) members(p *store.Project) ([]memberRow, error) {
+func (c *call) members(p *repos.Project) ([]memberRow, error) {
 	var rows []memberRow
 	owner, err := (&owners{c: c}).of(p)
 	if err != nil {
 		return nil, err
 	}
 	if owner != nil {
-		rows = append(rows, memberRow{user: owner, level: access.Owner, m: &store.Member{CreatedAt: p.CreatedAt}})
+		rows = append(rows, memberRow{user: owner, level: access.Owner, m: &repos.Member{CreatedAt: p.CreatedAt}})
 	}
 	ms, err := c.h.repos.Members(c.ctx, p.ID)
 	if err != nil {
@@ -307,7 +306,7 @@ func (c *call) members(p *store.Project) ([]memberRow, error) {
 		if err != nil {
 			return nil, err
 		}
-		rows = append(rows, memberRow{user: u, level: access.AccessLevel(ms[i].AccessLevel), m: &ms[i]})
+		rows = append(rows, memberRow{user: u, level: ms[i].AccessLevel, m: &ms[i]})
 	}
 	return rows, nil
 }
@@ -419,7 +418,7 @@ func removeMember(c *call) error {
 	if err != nil {
 		return err
 	}
-	var found *store.Member
+	var found *repos.Member
 	for i := range ms {
 		if ms[i].UserID == uid {
 			found = &ms[i]
@@ -432,7 +431,7 @@ func removeMember(c *call) error {
 	if err != nil {
 		return err
 	}
-	if access.AccessLevel(found.AccessLevel) > mine {
+	if found.AccessLevel > mine {
 		return forbidden("")
 	}
 	if err := c.h.repos.RemoveMember(c.ctx, p.ID, uid); err != nil {

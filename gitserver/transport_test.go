@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/gitgate/gitgate/gitproc"
+	"github.com/gitgate/gitgate/repos"
 	"github.com/gitgate/gitgate/server"
 	"github.com/gitgate/gitgate/store"
 	"github.com/gitgate/gitgate/throttle"
@@ -303,7 +304,7 @@ func TestClientDisconnectLeavesNoGitProcess(t *testing.T) {
 	waitFor(t, "no process in the repository", func() bool { return !processInDir(dir) })
 }
 
-func mustFind(t *testing.T, f *fixture, path string) *store.Project {
+func mustFind(t *testing.T, f *fixture, path string) *repos.Project {
 	p, err := f.Server.Repos.Find(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)

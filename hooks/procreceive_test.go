@@ -14,7 +14,6 @@ import (
 	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/gitproc"
 	"github.com/gitgate/gitgate/repos"
-	"github.com/gitgate/gitgate/store"
 )
 
 // hookRepo makes a bare repository with main at c1 and returns it with
@@ -177,7 +176,7 @@ func TestReceivePackHandsTheDecisionToTheHook(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A nil principal is anonymous: its name is what the hook gets.
-	d := repos.Decision{Project: &store.Project{DefaultBranch: "trunk"}, Level: access.Developer}
+	d := repos.Decision{Project: &repos.Project{DefaultBranch: "trunk"}, Level: access.Developer}
 	config, env, err := h.ReceivePack(d, []access.ProtectedRule{{Name: "trunk", PushAccessLevel: access.Maintainer}})
 	if err != nil {
 		t.Fatal(err)

@@ -12,17 +12,17 @@ import (
 // AccessLevel is the principal's level on a project: Admin for admins,
 // Owner in their own namespace, else the highest membership of the
 // project and its ancestor groups.
-func (s *Service) AccessLevel(ctx context.Context, p *auth.Principal, proj *store.Project) (access.AccessLevel, error) {
+func (s *Service) AccessLevel(ctx context.Context, p *auth.Principal, proj *Project) (access.AccessLevel, error) {
 	if p.IsAnonymous() {
 		return access.NoAccess, nil
 	}
 	if p.User.Admin {
 		return access.Admin, nil
 	}
-	if proj.Namespace.Kind == store.NamespaceUser && proj.Namespace.OwnerID != nil && *proj.Namespace.OwnerID == p.User.ID {
+	if proj.Namespace.Kind == NamespaceUser && proj.Namespace.OwnerID != nil && *proj.Namespace.OwnerID == p.User.ID {
 		return access.Owner, nil
 	}
-	l, err := s.db.MaxAccessLevel(ctx, p.User.ID, proj.ID, proj.Namespace.Ancestry())
+	l, err := s.db.MaxAccessLevel(ctx, p.User.ID, proj.ID, proj.Namespace.ancestry())
 	if err != nil {
 		return access.NoAccess, err
 	}
@@ -33,7 +33,7 @@ func (s *Service) AccessLevel(ctx context.Context, p *auth.Principal, proj *stor
 // on it. What follows the decision (the receive hook of a push) reuses it
 // rather than asking the database again.
 type Decision struct {
-	Project   *store.Project
+	Project   *Project
 	Principal *auth.Principal
 	Level     access.AccessLevel
 }
@@ -43,7 +43,7 @@ type Decision struct {
 // when allowed; else access.ErrUnauthenticated (401), access.ErrNotFound
 // (404), an *access.ForbiddenError (403), or an infrastructure error
 // (503).
-func (s *Service) Authorize(ctx context.Context, p *auth.Principal, proj *store.Project, a access.Action) (Decision, error) {
+func (s *Service) Authorize(ctx context.Context, p *auth.Principal, proj *Project, a access.Action) (Decision, error) {
 	level, err := s.AccessLevel(ctx, p, proj)
 	if err != nil {
 		return Decision{}, fmt.Errorf("authorize: %w", err)

@@ -170,13 +170,13 @@ type world struct {
 	repos    *repos.Service
 	now      *time.Time
 	users    map[level]*auth.User
-	projects map[string]*store.Project
+	projects map[string]*repos.Project
 }
 
 func newWorld(t *testing.T, db *store.DB) *world {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	w := &world{db: db, now: &now, users: map[level]*auth.User{}, projects: map[string]*store.Project{}}
+	w := &world{db: db, now: &now, users: map[level]*auth.User{}, projects: map[string]*repos.Project{}}
 	clock := func() time.Time { return *w.now }
 	keys, _, err := secrets.Load(ctx, db, secrets.Config{DataDir: t.TempDir()})
 	if err != nil {
@@ -229,7 +229,7 @@ func newWorld(t *testing.T, db *store.DB) *world {
 
 // project returns the project a level's user reaches: the developer's
 // access comes from the team group, everyone else's from the project.
-func (w *world) project(lv level, vis string) *store.Project {
+func (w *world) project(lv level, vis string) *repos.Project {
 	if lv == lvDeveloper {
 		return w.projects["team/"+vis]
 	}
@@ -271,7 +271,7 @@ func (w *world) settings(t *testing.T, kv map[string]string) {
 	}
 }
 
-func (w *world) decide(ctx context.Context, cred *auth.Credential, p *store.Project, a access.Action) string {
+func (w *world) decide(ctx context.Context, cred *auth.Credential, p *repos.Project, a access.Action) string {
 	var principal *auth.Principal
 	if cred != nil {
 		var err error
@@ -397,7 +397,7 @@ func TestPermissionRulesNamedInTheDocs(t *testing.T) {
 		rows := []struct {
 			name string
 			cred *auth.Credential
-			p    *store.Project
+			p    *repos.Project
 			a    access.Action
 			want string
 		}{

@@ -14,40 +14,40 @@ import (
 var ErrNamespaceNotFound = errors.New("namespace not found")
 
 // NamespaceByID loads a namespace (a user's or a group) by id.
-func (s *Service) NamespaceByID(ctx context.Context, id int64) (*store.Namespace, error) {
+func (s *Service) NamespaceByID(ctx context.Context, id int64) (*Namespace, error) {
 	ns, err := s.db.NamespaceByID(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("namespace %d: %w", id, ErrNamespaceNotFound)
 	}
-	return ns, err
+	return namespaceFrom(ns), err
 }
 
 // NamespaceByPath loads a namespace by its full path.
-func (s *Service) NamespaceByPath(ctx context.Context, fullPath string) (*store.Namespace, error) {
+func (s *Service) NamespaceByPath(ctx context.Context, fullPath string) (*Namespace, error) {
 	ns, err := s.db.NamespaceByPath(ctx, fullPath)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("namespace %q: %w", fullPath, ErrNamespaceNotFound)
 	}
-	return ns, err
+	return namespaceFrom(ns), err
 }
 
 // CanCreateProjectIn decides whether p may create a project in ns: a
 // user's own namespace (or any, for an admin), or a group where p is at
 // least a developer, directly or through an ancestor group (GitLab's
 // default project creation level).
-func (s *Service) CanCreateProjectIn(ctx context.Context, p *auth.Principal, ns *store.Namespace) (bool, error) {
+func (s *Service) CanCreateProjectIn(ctx context.Context, p *auth.Principal, ns *Namespace) (bool, error) {
 	if p.IsAnonymous() {
 		return false, nil
 	}
 	if p.User.Admin {
 		return true, nil
 	}
-	if ns.Kind == store.NamespaceUser {
+	if ns.Kind == NamespaceUser {
 		return ns.OwnerID != nil && *ns.OwnerID == p.User.ID, nil
 	}
 	// Project id 0 matches no project membership: only group
 	// memberships of ns and its ancestors count.
-	l, err := s.db.MaxAccessLevel(ctx, p.User.ID, 0, ns.Ancestry())
+	l, err := s.db.MaxAccessLevel(ctx, p.User.ID, 0, ns.ancestry())
 	if err != nil {
 		return false, fmt.Errorf("group access: %w", err)
 	}
@@ -60,8 +60,8 @@ func (s *Service) CanCreateProjectIn(ctx context.Context, p *auth.Principal, ns 
 // group above it, and members of anything inside it (as GitLab's
 // read_group). Everyone else must get the answer a missing namespace
 // gets, so that probing reveals no private group.
-func (s *Service) CanSeeNamespace(ctx context.Context, p *auth.Principal, ns *store.Namespace) (bool, error) {
-	if ns.Kind == store.NamespaceUser || ns.Visibility == access.Public {
+func (s *Service) CanSeeNamespace(ctx context.Context, p *auth.Principal, ns *Namespace) (bool, error) {
+	if ns.Kind == NamespaceUser || ns.Visibility == access.Public {
 		return true, nil
 	}
 	if p.IsAnonymous() {
@@ -70,12 +70,12 @@ func (s *Service) CanSeeNamespace(ctx context.Context, p *auth.Principal, ns *st
 	if p.User.Admin || ns.Visibility == access.Internal {
 		return true, nil
 	}
-	l, err := s.db.MaxAccessLevel(ctx, p.User.ID, 0, ns.Ancestry())
+	l, err := s.db.MaxAccessLevel(ctx, p.User.ID, 0, ns.ancestry())
 	if err != nil {
 		return false, fmt.Errorf("group access: %w", err)
 	}
 	if access.AccessLevel(l) >= access.Guest {
 		return true, nil
 	}
-	return s.db.HasMembershipWithin(ctx, p.User.ID, ns)
+	return s.db.HasMembershipWithin(ctx, p.User.ID, ns.row())
 }

@@ -56,7 +56,7 @@ func (s *Service) DiskPath(projectID int64) string {
 
 // Find loads a project by "namespace/path[.git]"; an invalid path is
 // access.ErrNotFound too, so probing reveals nothing.
-func (s *Service) Find(ctx context.Context, fullPath string) (*store.Project, error) {
+func (s *Service) Find(ctx context.Context, fullPath string) (*Project, error) {
 	ns, name, err := SplitPath(fullPath)
 	if err != nil {
 		return nil, access.ErrNotFound
@@ -65,21 +65,25 @@ func (s *Service) Find(ctx context.Context, fullPath string) (*store.Project, er
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, access.ErrNotFound
 	}
-	return p, err
+	return projectFrom(p), err
 }
 
 // FindByID loads a project by id.
-func (s *Service) FindByID(ctx context.Context, id int64) (*store.Project, error) {
+func (s *Service) FindByID(ctx context.Context, id int64) (*Project, error) {
 	p, err := s.db.ProjectByID(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, access.ErrNotFound
 	}
-	return p, err
+	return projectFrom(p), err
 }
 
-// List lists projects.
-func (s *Service) List(ctx context.Context, f store.ProjectFilter) ([]store.Project, int, error) {
-	return s.db.ListProjects(ctx, f)
+// List lists one page of projects, newest first, and the total.
+func (s *Service) List(ctx context.Context, f ProjectFilter) ([]Project, int, error) {
+	rows, total, err := s.db.ListProjects(ctx, f.row())
+	if err != nil {
+		return nil, 0, err
+	}
+	return projectsFrom(rows), total, nil
 }
 
 // InputError is bad input the doors show as it is.
@@ -95,7 +99,7 @@ func inputErr(field string, err error) error { return &InputError{Field: field, 
 // CreateGroup creates a group (its parent must exist for a nested path,
 // and be at least as visible). creatorID, when non-zero, becomes the
 // group's owner.
-func (s *Service) CreateGroup(ctx context.Context, fullPath, name, visibility string, creatorID int64) (*store.Namespace, error) {
+func (s *Service) CreateGroup(ctx context.Context, fullPath, name, visibility string, creatorID int64) (*Namespace, error) {
 	fullPath = strings.Trim(fullPath, "/")
 	if err := ValidateNamespacePath(fullPath); err != nil {
 		return nil, inputErr("path", err)
@@ -150,16 +154,16 @@ func (s *Service) CreateGroup(ctx context.Context, fullPath, name, visibility st
 	if err != nil {
 		return nil, err
 	}
-	return ns, nil
+	return namespaceFrom(ns), nil
 }
 
 // Namespace loads a namespace by path.
-func (s *Service) Namespace(ctx context.Context, fullPath string) (*store.Namespace, error) {
+func (s *Service) Namespace(ctx context.Context, fullPath string) (*Namespace, error) {
 	ns, err := s.db.NamespaceByPath(ctx, strings.Trim(fullPath, "/"))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("namespace %q does not exist", fullPath)
 	}
-	return ns, err
+	return namespaceFrom(ns), err
 }
 
 // NewProject is the input of CreateProject.
@@ -177,7 +181,7 @@ type NewProject struct {
 // all or nothing: the row is committed only once the repository exists,
 // and the directory is removed if the commit fails. A project is never
 // more visible than its group or any group above it.
-func (s *Service) CreateProject(ctx context.Context, in NewProject) (*store.Project, error) {
+func (s *Service) CreateProject(ctx context.Context, in NewProject) (*Project, error) {
 	if err := ValidateNamespacePath(in.NamespacePath); err != nil {
 		return nil, inputErr("namespace", err)
 	}
@@ -245,7 +249,7 @@ func (s *Service) CreateProject(ctx context.Context, in NewProject) (*store.Proj
 		}
 		return nil, err
 	}
-	return proj, nil
+	return projectFrom(proj), nil
 }
 
 func checkBranchName(ctx context.Context, name string) error {
@@ -285,8 +289,8 @@ func (s *Service) DeleteProject(ctx context.Context, id int64) error {
 
 // Member source: a project or a group.
 type MemberTarget struct {
-	Project *store.Project
-	Group   *store.Namespace
+	Project *Project
+	Group   *Namespace
 }
 
 // ResolveTarget finds "ns/project" or a group path, preferring a project.
@@ -306,7 +310,7 @@ func (s *Service) ResolveTarget(ctx context.Context, path string) (MemberTarget,
 	if ns.Kind != store.NamespaceGroup {
 		return MemberTarget{}, fmt.Errorf("%q is a user namespace: add members to its projects or to a group", path)
 	}
-	return MemberTarget{Group: ns}, nil
+	return MemberTarget{Group: namespaceFrom(ns)}, nil
 }
 
 // AddMember gives a user a level on a project or group (or changes it).
@@ -333,8 +337,12 @@ func (s *Service) RemoveMember(ctx context.Context, projectID, userID int64) err
 }
 
 // Members lists a project's direct members.
-func (s *Service) Members(ctx context.Context, projectID int64) ([]store.Member, error) {
-	return s.db.Members(ctx, store.SourceProject, projectID)
+func (s *Service) Members(ctx context.Context, projectID int64) ([]Member, error) {
+	rows, err := s.db.Members(ctx, store.SourceProject, projectID)
+	if err != nil {
+		return nil, err
+	}
+	return membersFrom(rows), nil
 }
 
 // ProtectedBranches lists a project's protection rules.

@@ -74,11 +74,11 @@ func checkSubgroupVisibility(ctx context.Context, tx *store.DB, parent *store.Na
 // inside it: making a group private while it holds a public project would
 // leave the project public and the group's path in its URL (GitLab's
 // rules and words).
-func (s *Service) SetGroupVisibility(ctx context.Context, fullPath, visibility string) (*store.Namespace, error) {
+func (s *Service) SetGroupVisibility(ctx context.Context, fullPath, visibility string) (*Namespace, error) {
 	if !access.ValidVisibility(visibility) {
 		return nil, &InputError{Field: "visibility", Msg: fmt.Sprintf("visibility %q must be private, internal or public", visibility)}
 	}
-	var out *store.Namespace
+	var out *Namespace
 	err := s.db.InTx(ctx, func(tx *store.DB) error {
 		ns, err := tx.NamespaceByPath(ctx, strings.Trim(fullPath, "/"))
 		if errors.Is(err, store.ErrNotFound) {
@@ -120,7 +120,7 @@ func (s *Service) SetGroupVisibility(ctx context.Context, fullPath, visibility s
 			}
 		}
 		ns.Visibility = visibility
-		out = ns
+		out = namespaceFrom(ns)
 		return nil
 	})
 	return out, err

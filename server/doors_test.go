@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"go/ast"
 	"go/build"
 	"go/parser"
@@ -13,21 +14,18 @@ import (
 )
 
 // storePath is the storage package the doors must not reach into: the
-// services hand them their own types (auth.User, auth.Token, …) and one
-// auth.ErrUnavailable, so a door never depends on a column.
+// services hand them their own types (auth.User, auth.Token, repos.Project,
+// repos.Namespace, …) and one auth.ErrUnavailable, so a door never depends
+// on a column and storage can change without touching a door.
 const storePath = "github.com/gitgate/gitgate/store"
 
 // doors are the packages that answer the outside world.
 var doors = []string{"api", "gitserver", "sshserver"}
 
-// repositorySide are the store names a door may still use until the
-// repository service hands out its own project, namespace and member
-// types; then this set becomes empty.
-var repositorySide = []string{"Member", "Namespace", "NamespaceGroup", "NamespaceUser", "Project", "ProjectFilter"}
-
-// storeNamesUsed lists, per file, the store identifiers the non-test Go
-// files of dir use (store.X), honouring build constraints.
-func storeNamesUsed(t *testing.T, dir string) map[string][]string {
+// storeImports lists, per non-test Go file of dir that imports store (or
+// a package below it), how it imports it and the store identifiers it
+// uses, honouring build constraints.
+func storeImports(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	pkg, err := build.Default.ImportDir(dir, 0)
 	if err != nil {
@@ -36,7 +34,7 @@ func storeNamesUsed(t *testing.T, dir string) map[string][]string {
 	if len(pkg.GoFiles) == 0 {
 		t.Fatalf("package %s has no Go files: the check would prove nothing", dir)
 	}
-	used := map[string][]string{}
+	found := map[string]string{}
 	fset := token.NewFileSet()
 	for _, name := range append(slices.Clone(pkg.GoFiles), pkg.CgoFiles...) {
 		path := filepath.Join(dir, name)
@@ -44,57 +42,41 @@ func storeNamesUsed(t *testing.T, dir string) map[string][]string {
 		if err != nil {
 			t.Fatalf("parse %s: %v", path, err)
 		}
-		local := ""
 		for _, imp := range f.Imports {
 			p, _ := strconv.Unquote(imp.Path.Value)
 			if p != storePath && !strings.HasPrefix(p, storePath+"/") {
 				continue
 			}
-			if p != storePath {
-				t.Errorf("%s imports %s", path, p)
-				continue
-			}
-			local = "store"
+			local := p[strings.LastIndex(p, "/")+1:]
 			if imp.Name != nil {
 				local = imp.Name.Name
 			}
-			if local == "." || local == "_" {
-				t.Errorf("%s imports %s as %q", path, p, local)
-			}
-		}
-		if local == "" {
-			continue
-		}
-		seen := map[string]bool{}
-		ast.Inspect(f, func(n ast.Node) bool {
-			sel, ok := n.(*ast.SelectorExpr)
-			if !ok {
+			var names []string
+			ast.Inspect(f, func(n ast.Node) bool {
+				sel, ok := n.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				if x, ok := sel.X.(*ast.Ident); ok && x.Name == local && !slices.Contains(names, sel.Sel.Name) {
+					names = append(names, sel.Sel.Name)
+				}
 				return true
-			}
-			if x, ok := sel.X.(*ast.Ident); ok && x.Name == local && !seen[sel.Sel.Name] {
-				seen[sel.Sel.Name] = true
-				used[name] = append(used[name], sel.Sel.Name)
-			}
-			return true
-		})
+			})
+			slices.Sort(names)
+			found[name] += fmt.Sprintf("imports %s as %s, uses %v; ", p, local, names)
+		}
 	}
-	return used
+	return found
 }
 
-// Doors take users, tokens, keys and the unavailable error from the auth
-// service, never from storage; what they still take from storage is the
-// repository side only, listed in the log.
-func TestDoorsUseOnlyRepositoryTypesFromStore(t *testing.T) {
+// No door imports storage: users, tokens, keys and the unavailable error
+// come from the auth service, projects, namespaces and members from the
+// repository service.
+func TestDoorsDoNotImportStore(t *testing.T) {
 	for _, door := range doors {
 		t.Run(door, func(t *testing.T) {
-			for file, names := range storeNamesUsed(t, filepath.Join("..", door)) {
-				slices.Sort(names)
-				t.Logf("%s/%s uses store.%s", door, file, strings.Join(names, ", store."))
-				for _, n := range names {
-					if !slices.Contains(repositorySide, n) {
-						t.Errorf("%s/%s uses store.%s: take it from the service that owns it", door, file, n)
-					}
-				}
+			for file, what := range storeImports(t, filepath.Join("..", door)) {
+				t.Errorf("%s/%s %s: take them from the service that owns them", door, file, strings.TrimSuffix(what, "; "))
 			}
 		})
 	}

@@ -120,7 +120,7 @@ func (e *Env) Token(u *auth.User, scopes ...string) string {
 }
 
 // Project creates a repository "ns/name" with a visibility.
-func (e *Env) Project(fullPath, visibility string) *store.Project {
+func (e *Env) Project(fullPath, visibility string) *repos.Project {
 	e.T.Helper()
 	ns, name, err := repos.SplitPath(fullPath)
 	if err != nil {
