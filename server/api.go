@@ -2,13 +2,11 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/gitgate/gitgate/api"
 	"github.com/gitgate/gitgate/housekeeping"
-	"github.com/gitgate/gitgate/throttle"
 )
 
 // newAPI is the REST API door: GitLab's v4 API under /api/v4/. It has a
@@ -21,17 +19,13 @@ func (s *Server) newAPI() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	proxies, err := throttle.ParsePrefixes(s.cfg.TrustedProxies)
-	if err != nil {
-		return nil, fmt.Errorf("GITGATE_TRUSTED_PROXIES: %w", err)
-	}
 	return api.New(api.Config{
 		Auth:           s.Auth,
 		Repos:          s.Repos,
 		Log:            s.log,
 		Links:          s.apiLinks,
 		Throttle:       lockout,
-		TrustedProxies: proxies,
+		TrustedProxies: s.trustedProxies,
 		Metrics:        s.Metrics,
 		Housekeeping: func(ctx context.Context, dir string, task housekeeping.Task) error {
 			return s.housekeeping.RunNow(ctx, dir, task, s.cfg.pruneGrace())

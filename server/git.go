@@ -103,20 +103,16 @@ const housekeepingQuiet = 5 * time.Second
 // newGitHTTP is the Git-over-HTTP door, mounted at "/" (the API lives
 // under /api/v4/ and the server's own pages under /-/, both more specific
 // patterns).
-func (s *Server) newGitHTTP() (*gitserver.Handler, error) {
-	proxies, err := throttle.ParsePrefixes(s.cfg.TrustedProxies)
-	if err != nil {
-		return nil, fmt.Errorf("GITGATE_TRUSTED_PROXIES: %w", err)
-	}
+func (s *Server) newGitHTTP() *gitserver.Handler {
 	return &gitserver.Handler{
 		Auth:           s.Auth,
 		Git:            s.gitOps,
 		Metrics:        s.Metrics,
 		Log:            s.log,
 		Throttle:       s.throttle,
-		TrustedProxies: proxies,
+		TrustedProxies: s.trustedProxies,
 
 		BodyIdleTimeout:   s.cfg.HTTPBodyIdleTimeout,
 		UploadPackMaxBody: int64(s.cfg.UploadPackMaxRequestBytes),
-	}, nil
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -51,6 +52,9 @@ type Server struct {
 	housekeeping *housekeeping.Scheduler
 	packCache    *packcache.Cache
 	packSockDir  string
+	// trustedProxies may name the client in X-Forwarded-For, for the
+	// HTTP doors (Git and API).
+	trustedProxies []netip.Prefix
 
 	ssh        *sshserver.Server // the Git-over-SSH door (ssh.go)
 	httpServer *http.Server      // the Git-over-HTTP and API doors
@@ -121,10 +125,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		AfterPush: s.housekeeping.Pushed}
 
 	// Doors.
-	gitHTTP, err := s.newGitHTTP()
-	if err != nil {
-		return nil, err
+	if s.trustedProxies, err = throttle.ParsePrefixes(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("GITGATE_TRUSTED_PROXIES: %w", err)
 	}
+	gitHTTP := s.newGitHTTP()
 	if s.ssh, err = s.newSSH(); err != nil {
 		return nil, err
 	}
