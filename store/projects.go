@@ -204,7 +204,8 @@ func (db *DB) ProjectByPath(ctx context.Context, namespacePath, path string) (*P
 type ProjectFilter struct {
 	// VisibleTo limits to projects the user may see: public, internal
 	// (when SignedIn), or where they have a membership or own the
-	// namespace. Admins and the zero filter see everything.
+	// namespace (0: anonymous, so the zero filter sees public projects
+	// only). All lifts that limit (admins).
 	VisibleTo  int64
 	SignedIn   bool
 	All        bool
