@@ -29,27 +29,20 @@ const (
 	msgPATUsage    = "Usage: personal_access_token <name> <scope1[,scope2,...]> [ttl_days]"
 )
 
-// Result values of the sessions-total metric: those of the Git operations.
-const (
-	resultOK         = string(gitop.OK)
-	resultDenied     = string(gitop.Denied)
-	resultError      = string(gitop.Error)
-	resultClientGone = string(gitop.ClientGone)
-)
-
 // handleSession runs one exec or shell request (gliderlabs Handler).
 func (s *Server) handleSession(sess ssh.Session) {
 	ctx := sess.Context()
 	start := time.Now()
 	log := s.log.With("remote", sess.RemoteAddr().String(), "session", shortID(ctx.SessionID()))
-	result, exit := resultError, 1
+	result, exit := gitop.Error, 1
 	defer func() {
 		if r := recover(); r != nil {
 			log.Error("ssh session panic recovered", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			fmt.Fprintf(sess.Stderr(), "ERROR: %s\n", msgInternal)
-			result, exit = resultError, 1
+			result, exit = gitop.Error, 1
 		}
-		s.deps.Metrics.SSHSessionsTotal.WithLabelValues(result).Inc()
+		// The sessions-total metric takes the Git operations' result values.
+		s.deps.Metrics.SSHSessionsTotal.WithLabelValues(string(result)).Inc()
 		_ = sess.Exit(exit)
 	}()
 
@@ -57,24 +50,24 @@ func (s *Server) handleSession(sess ssh.Session) {
 	if err != nil {
 		if errors.Is(err, auth.ErrInvalidCredential) {
 			log.Info("ssh session refused: credential no longer valid", "reason", auth.RejectionReason(err))
-			result, exit = resultDenied, s.refuse(sess, msgCredential)
+			result, exit = gitop.Denied, s.refuse(sess, msgCredential)
 			return
 		}
 		log.Error("ssh session: identity", "err", err)
-		result, exit = resultError, s.refuse(sess, msgUnavailable)
+		result, exit = gitop.Error, s.refuse(sess, msgUnavailable)
 		return
 	}
 	log = log.With("user", p.Username(), "auth", string(p.Method))
 	cmd, err := ParseCommand(sess.RawCommand())
 	if err != nil {
 		log.Info("ssh command refused", "command", truncate(sess.RawCommand(), 200), "reason", userMessage(err))
-		result, exit = resultDenied, s.refuse(sess, userMessage(err))
+		result, exit = gitop.Denied, s.refuse(sess, userMessage(err))
 		return
 	}
 	switch cmd.Verb {
 	case VerbWelcome:
 		fmt.Fprintf(sess, "Welcome to gitgate, @%s!\n", p.Username())
-		result, exit = resultOK, 0
+		result, exit = gitop.OK, 0
 	case VerbPersonalAccessToken:
 		result, exit = s.personalAccessToken(ctx, sess, p, cmd.Args, log)
 	default:
@@ -92,11 +85,11 @@ func (s *Server) refuse(sess ssh.Session, msg string) int {
 
 // runGit authorises and runs a Git service with the channel as its
 // standard streams, through the operation path shared with HTTP (gitop).
-func (s *Server) runGit(ctx ssh.Context, sess ssh.Session, p *auth.Principal, cmd Command, log *slog.Logger) (string, int) {
+func (s *Server) runGit(ctx ssh.Context, sess ssh.Session, p *auth.Principal, cmd Command, log *slog.Logger) (gitop.Result, int) {
 	op := &gitop.Op{Transport: gitop.SSH, Service: gitproc.Service(cmd.Verb), Path: cmd.Path, Principal: p, Start: time.Now()}
 	result, exit := s.serveGit(ctx, sess, op, log)
 	s.deps.Git.Finish(ctx, op, result, slog.String("path", cmd.Path), slog.Int("exit", exit))
-	return string(result), exit
+	return result, exit
 }
 
 func (s *Server) serveGit(ctx ssh.Context, sess ssh.Session, op *gitop.Op, log *slog.Logger) (gitop.Result, int) {
@@ -175,18 +168,18 @@ func clientProtocol(env []string) string {
 
 // personalAccessToken creates a token for the key's owner and prints it as
 // GitLab Shell does. Limits (scopes, sudo, lifetime) are auth.CreateToken's.
-func (s *Server) personalAccessToken(ctx context.Context, sess ssh.Session, p *auth.Principal, args []string, log *slog.Logger) (string, int) {
+func (s *Server) personalAccessToken(ctx context.Context, sess ssh.Session, p *auth.Principal, args []string, log *slog.Logger) (gitop.Result, int) {
 	if p.Method != auth.MethodSSHKey {
-		return resultDenied, s.refuse(sess, msgPATKeyOnly)
+		return gitop.Denied, s.refuse(sess, msgPATKeyOnly)
 	}
 	if len(args) < 2 || len(args) > 3 {
-		return resultDenied, s.refuse(sess, msgPATUsage)
+		return gitop.Denied, s.refuse(sess, msgPATUsage)
 	}
 	in := auth.NewToken{UserID: p.User.ID, Name: args[0], Scopes: []string{args[1]}}
 	if len(args) == 3 {
 		days, err := strconv.Atoi(args[2])
 		if err != nil || days < 0 || days > 100*366 {
-			return resultDenied, s.refuse(sess, fmt.Sprintf("Invalid value for days_ttl: '%s'", args[2]))
+			return gitop.Denied, s.refuse(sess, fmt.Sprintf("Invalid value for days_ttl: '%s'", args[2]))
 		}
 		d := auth.AddDays(auth.Today(s.deps.Auth.Now()), days)
 		in.ExpiresAt = &d
@@ -196,15 +189,15 @@ func (s *Server) personalAccessToken(ctx context.Context, sess ssh.Session, p *a
 	var ce *auth.ConflictError
 	switch {
 	case errors.As(err, &ie):
-		return resultDenied, s.refuse(sess, ie.Msg)
+		return gitop.Denied, s.refuse(sess, ie.Msg)
 	case errors.As(err, &ce):
-		return resultDenied, s.refuse(sess, ce.Msg)
+		return gitop.Denied, s.refuse(sess, ce.Msg)
 	case errors.Is(err, auth.ErrUnavailable):
 		log.Error("ssh personal_access_token", "err", err)
-		return resultError, s.refuse(sess, msgUnavailable)
+		return gitop.Error, s.refuse(sess, msgUnavailable)
 	case err != nil:
 		log.Error("ssh personal_access_token", "err", err)
-		return resultError, s.refuse(sess, msgInternal)
+		return gitop.Error, s.refuse(sess, msgInternal)
 	}
 	expires := "never"
 	if created.Token.ExpiresAt != nil {
@@ -212,7 +205,7 @@ func (s *Server) personalAccessToken(ctx context.Context, sess ssh.Session, p *a
 	}
 	log.Info("ssh personal_access_token created", "token_id", created.Token.ID, "token_name", created.Token.Name)
 	fmt.Fprintf(sess, "Token:   %s\nScopes:  %s\nExpires: %s\n", created.Secret, strings.Join(created.Token.Scopes, ","), expires)
-	return resultOK, 0
+	return gitop.OK, 0
 }
 
 func shortID(id string) string { return truncate(id, 12) }
