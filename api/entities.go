@@ -330,6 +330,9 @@ type Settings struct {
 	PersonalAccessTokenPrefix            string `json:"personal_access_token_prefix"`
 	// GitFetchReachableOnly is gitgate's own (GitLab has no such setting).
 	GitFetchReachableOnly bool `json:"git_fetch_reachable_only"`
+	// TokenExpiryWarningDays is gitgate's too: the days before expiry at
+	// which owners are warned, largest first (docs/mail.md).
+	TokenExpiryWarningDays []int `json:"token_expiry_warning_days"`
 }
 
 // SettingsJSON renders the instance settings.
@@ -337,7 +340,7 @@ func SettingsJSON(s auth.Settings) Settings {
 	out := Settings{ID: 1, RequirePersonalAccessTokenExpiry: s.RequireExpiry,
 		EnforcePersonalAccessTokenExpiration: s.EnforceExpiration, PasswordAuthenticationEnabledForGit: s.PasswordForGit,
 		ImpersonationEnabled: s.ImpersonationEnabled, PersonalAccessTokenPrefix: s.TokenPrefix,
-		GitFetchReachableOnly: s.GitFetchReachableOnly}
+		GitFetchReachableOnly: s.GitFetchReachableOnly, TokenExpiryWarningDays: s.ExpiryWarningDays}
 	if s.MaxLifetimeDays > 0 {
 		d := s.MaxLifetimeDays
 		out.MaxPersonalAccessTokenLifetime = &d

@@ -1,8 +1,11 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gitgate/gitgate/auth"
 )
@@ -49,6 +52,12 @@ func updateSettings(c *call) error {
 				// would lock everyone out, so it means "no limit" too.
 				v = ""
 			}
+		case auth.SettingExpiryWarningDays:
+			days, err := c.params.dayList(name)
+			if err != nil {
+				return err
+			}
+			v = days
 		case auth.SettingTokenPrefix:
 			s, _, err := c.params.str(name)
 			if err != nil {
@@ -70,6 +79,30 @@ func updateSettings(c *call) error {
 		}
 	}
 	return getSettings(c)
+}
+
+// dayList reads token_expiry_warning_days: "60,30,7", a JSON array of
+// numbers or strings, or one number; auth checks the values.
+func (ps *params) dayList(name string) (string, error) {
+	if v, ok := ps.values[name]; ok && v.isJSON() && v.raw[0] == '[' {
+		var raw []json.Number
+		dec := json.NewDecoder(bytes.NewReader(v.raw))
+		dec.UseNumber()
+		if err := dec.Decode(&raw); err != nil {
+			var strs []string
+			if json.Unmarshal(v.raw, &strs) != nil {
+				return "", invalidParam(name)
+			}
+			return strings.Join(strs, ","), nil
+		}
+		parts := make([]string, len(raw))
+		for i, n := range raw {
+			parts[i] = n.String()
+		}
+		return strings.Join(parts, ","), nil
+	}
+	s, _, err := ps.str(name)
+	return s, err
 }
 
 // GET /version

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,6 +25,18 @@ const (
 	// SettingGitFetchReachableOnly refuses fetches of objects no ref
 	// reaches (docs/repositories.md, "Objects of deleted branches").
 	SettingGitFetchReachableOnly = "git_fetch_reachable_only"
+	// SettingExpiryWarningDays lists how many days before a token
+	// expires its owner is warned, each threshold once (docs/mail.md).
+	SettingExpiryWarningDays = "token_expiry_warning_days"
+)
+
+// DefaultExpiryWarningDays is GitLab's one warning, a week ahead.
+var DefaultExpiryWarningDays = []int{7}
+
+// maxExpiryWarnings bounds the list; maxExpiryWarningDay the value.
+const (
+	maxExpiryWarnings   = 10
+	maxExpiryWarningDay = 365
 )
 
 // Settings are the instance's token and authentication settings.
@@ -38,6 +51,9 @@ type Settings struct {
 	// GitFetchReachableOnly serves fetches over protocol v0, which
 	// refuses wants no ref reaches; protocol v2 does not check.
 	GitFetchReachableOnly bool
+	// ExpiryWarningDays are the thresholds of expiry warnings, largest
+	// first (e.g. 60, 30, 7).
+	ExpiryWarningDays []int
 }
 
 // DefaultSettings are the values of an instance nobody configured.
@@ -48,13 +64,15 @@ func DefaultSettings() Settings {
 		PasswordForGit:       true,
 		ImpersonationEnabled: true,
 		TokenPrefix:          "glpat-",
+		ExpiryWarningDays:    slices.Clone(DefaultExpiryWarningDays),
 	}
 }
 
 // SettingNames lists the setting keys in display order.
 func SettingNames() []string {
 	return []string{SettingMaxLifetime, SettingRequireExpiry, SettingEnforceExpiration,
-		SettingPasswordForGit, SettingImpersonationEnabled, SettingTokenPrefix, SettingGitFetchReachableOnly}
+		SettingPasswordForGit, SettingImpersonationEnabled, SettingTokenPrefix, SettingGitFetchReachableOnly,
+		SettingExpiryWarningDays}
 }
 
 // Map renders the settings as key → value strings (the CLI's and the
@@ -72,7 +90,41 @@ func (s Settings) Map() map[string]string {
 		SettingImpersonationEnabled:  strconv.FormatBool(s.ImpersonationEnabled),
 		SettingTokenPrefix:           s.TokenPrefix,
 		SettingGitFetchReachableOnly: strconv.FormatBool(s.GitFetchReachableOnly),
+		SettingExpiryWarningDays:     FormatDayList(s.ExpiryWarningDays),
 	}
+}
+
+// FormatDayList writes warning thresholds as "60,30,7".
+func FormatDayList(days []int) string {
+	parts := make([]string, len(days))
+	for i, d := range days {
+		parts[i] = strconv.Itoa(d)
+	}
+	return strings.Join(parts, ",")
+}
+
+// ParseDayList reads warning thresholds ("60,30,7", in any order):
+// distinct whole numbers of days from 1 to 365, at most 10 of them. It
+// returns them largest first.
+func ParseDayList(value string) ([]int, error) {
+	var out []int
+	for _, p := range strings.Split(value, ",") {
+		p = strings.TrimSpace(p)
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > maxExpiryWarningDay {
+			return nil, fmt.Errorf("%s must be a comma-separated list of days from 1 to %d (e.g. 60,30,7), not %q",
+				SettingExpiryWarningDays, maxExpiryWarningDay, value)
+		}
+		if slices.Contains(out, n) {
+			return nil, fmt.Errorf("%s lists %d twice", SettingExpiryWarningDays, n)
+		}
+		out = append(out, n)
+	}
+	if len(out) > maxExpiryWarnings {
+		return nil, fmt.Errorf("%s may list at most %d thresholds", SettingExpiryWarningDays, maxExpiryWarnings)
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(out)))
+	return out, nil
 }
 
 // apply sets one key from its string form; the empty string resets it.
@@ -111,6 +163,16 @@ func (s *Settings) apply(key, value string) error {
 		return parseBool(&s.ImpersonationEnabled, def.ImpersonationEnabled)
 	case SettingGitFetchReachableOnly:
 		return parseBool(&s.GitFetchReachableOnly, def.GitFetchReachableOnly)
+	case SettingExpiryWarningDays:
+		if value == "" {
+			s.ExpiryWarningDays = slices.Clone(def.ExpiryWarningDays)
+			return nil
+		}
+		days, err := ParseDayList(value)
+		if err != nil {
+			return err
+		}
+		s.ExpiryWarningDays = days
 	case SettingTokenPrefix:
 		if value == "" {
 			s.TokenPrefix = def.TokenPrefix
@@ -149,6 +211,7 @@ func (s *Service) Settings(ctx context.Context) (Settings, error) {
 	if !s.settings.fetched.IsZero() && now.Sub(s.settings.fetched) < settingsTTL {
 		v := s.settings.value
 		s.settings.mu.Unlock()
+		v.ExpiryWarningDays = slices.Clone(v.ExpiryWarningDays)
 		return v, nil
 	}
 	s.settings.mu.Unlock()

@@ -41,6 +41,12 @@ type Metrics struct {
 	// PackCacheRequests counts pack-objects requests by result
 	// (hit|shared|miss|bypass).
 	PackCacheRequests *prometheus.CounterVec
+	// ExpiryMails counts token and SSH key expiry mails by kind
+	// (token_expiring|token_expired|ssh_key_expiring|ssh_key_expired) and
+	// result (queued|sent|retry|failed); OutboxPending is the number of
+	// messages waiting in the outbox (docs/mail.md).
+	ExpiryMails   *prometheus.CounterVec
+	OutboxPending prometheus.Gauge
 }
 
 // New creates and registers every collector.
@@ -86,7 +92,14 @@ func New() *Metrics {
 		PackCacheRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gitgate_pack_cache_requests_total", Help: "Packs asked of the shared pack cache, by result (hit, shared, miss, bypass).",
 		}, []string{"result"}),
+		ExpiryMails: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gitgate_token_expiry_mails_total", Help: "Token and SSH key expiry mails by kind and result (queued, sent, retry, failed).",
+		}, []string{"kind", "result"}),
+		OutboxPending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gitgate_outbox_pending", Help: "Messages waiting in the outbox to be sent.",
+		}),
 	}
+	r.MustRegister(m.ExpiryMails, m.OutboxPending)
 	r.MustRegister(m.HTTPRequests, m.GitOperations, m.GitDuration, m.GitBytes, m.GitProcesses, m.GitProcessesStarted, m.AuthAttempts,
 		m.SSHSessions, m.SSHSessionsTotal, m.ThrottledRequests, m.HousekeepingJobs, m.PackCacheRequests)
 	return m

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gitgate/gitgate/housekeeping"
+	"github.com/gitgate/gitgate/mail"
 )
 
 // Config is everything a gitgate server needs. Every field an operator can
@@ -72,6 +73,12 @@ type Config struct {
 	SSHMaxSessionsPerConn int
 	SSHMaxAuthTries       int
 
+	// Mail (docs/mail.md): the SMTP server as smtp:// or smtps:// URL
+	// (empty: messages stay pending in the outbox) and the sender address
+	// (empty: gitgate@<host of ExternalURL>).
+	SMTPURL  string
+	MailFrom string
+
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
 }
@@ -93,6 +100,9 @@ func (c Config) Defaults() Config {
 	}
 	if c.ExternalURL == "" {
 		c.ExternalURL = "http://" + c.HTTPAddr
+	}
+	if c.MailFrom == "" {
+		c.MailFrom = mail.DefaultFrom(c.ExternalURL)
 	}
 	if c.PasswordConcurrency == 0 {
 		c.PasswordConcurrency = runtime.NumCPU()

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gitgate/gitgate/mail"
 	"github.com/gitgate/gitgate/throttle"
 )
 
@@ -74,6 +75,13 @@ var Settings = []Setting{
 	{Env: "GITGATE_SECRET_KEY_BASE_PREVIOUS",
 		Help:  "the key being rotated away from: decrypts only, and start-up re-encrypts under the current key",
 		field: str(func(c *Config) *string { return &c.SecretKeyBasePrevious })},
+	// The SMTP URL has no flag: it may hold a password (docs/mail.md).
+	{Env: "GITGATE_SMTP_URL", DefaultText: "none: mail stays pending in the outbox",
+		Help:  "SMTP server for mail: `smtp://user:pass@host:587` (STARTTLS when offered; `?tls=require` insists, `?tls=none` never) or `smtps://…:465` — see `docs/mail.md`",
+		field: str(func(c *Config) *string { return &c.SMTPURL }, smtpURL)},
+	{Env: "GITGATE_MAIL_FROM", DefaultText: "`GitGate <gitgate@<external-url host>>`",
+		Help:  "sender address of gitgate's mail",
+		field: str(func(c *Config) *string { return &c.MailFrom }, mailFrom)},
 	{Env: "GITGATE_SHUTDOWN_TIMEOUT", Default: "30s",
 		Help:  "how long running Git operations may finish after SIGTERM",
 		field: dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout }, positive[time.Duration])},
@@ -362,6 +370,24 @@ func databaseURL(s string) error {
 		scheme = "?"
 	}
 	return fmt.Errorf("unsupported database scheme %q (want postgres://…, sqlite: or file:)", scheme)
+}
+
+// smtpURL checks GITGATE_SMTP_URL without ever echoing it (it may hold
+// a password).
+func smtpURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	_, err := mail.ParseURL(s)
+	return err
+}
+
+func mailFrom(s string) error {
+	if s == "" {
+		return nil
+	}
+	_, err := mail.ParseFrom(s)
+	return err
 }
 
 // cidrs parses each item the way the lockout and the proxy rule will.

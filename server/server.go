@@ -25,7 +25,9 @@ import (
 	"github.com/gitgate/gitgate/gitproc"
 	"github.com/gitgate/gitgate/hooks"
 	"github.com/gitgate/gitgate/housekeeping"
+	"github.com/gitgate/gitgate/mail"
 	"github.com/gitgate/gitgate/metrics"
+	"github.com/gitgate/gitgate/notify"
 	"github.com/gitgate/gitgate/packcache"
 	"github.com/gitgate/gitgate/repos"
 	"github.com/gitgate/gitgate/sshserver"
@@ -55,6 +57,10 @@ type Server struct {
 	// trustedProxies may name the client in X-Forwarded-For, for the
 	// HTTP doors (Git and API).
 	trustedProxies []netip.Prefix
+
+	// Mail (mail.go): the outbox sender and the daily expiry check.
+	mailSender  *mail.Sender
+	expiryCheck *notify.Scheduler
 
 	ssh        *sshserver.Server // the Git-over-SSH door (ssh.go)
 	httpServer *http.Server      // the Git-over-HTTP and API doors
@@ -123,6 +129,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	}
 	s.gitOps = &gitop.Engine{Auth: s.Auth, Repos: s.Repos, Hooks: s.hooks, Runner: s.runner, Metrics: s.Metrics, Log: s.log,
 		AfterPush: s.housekeeping.Pushed}
+
+	// Mail and the daily expiry check (mail.go).
+	if err := s.newMail(); err != nil {
+		return nil, err
+	}
 
 	// Doors.
 	if s.trustedProxies, err = throttle.ParsePrefixes(cfg.TrustedProxies); err != nil {
@@ -244,6 +255,7 @@ func (s *Server) Start() error {
 		}
 	}()
 	s.log.Info("gitgate listening", "http", ln.Addr().String())
+	s.startMail()
 	return nil
 }
 
@@ -259,7 +271,7 @@ func (s *Server) HTTPAddr() string {
 //  1. both doors stop accepting and drain at once: running Git
 //     operations, SSH sessions and API requests finish within ctx (what
 //     is still running when ctx ends is cut off);
-//  2. background work stops: housekeeping (running jobs are killed, which
+//  2. background work stops: the expiry check and the mail sender, then housekeeping (running jobs are killed, which
 //     git's atomic renames make safe), then the pack cache, which no
 //     upload-pack needs any more;
 //  3. storage closes: auth's pending usage writes, then the database.
@@ -291,9 +303,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // of Shutdown); New uses it to undo a partial build. It tolerates parts
 // never built and being called twice.
 func (s *Server) release(ctx context.Context) error {
-	var err error
+	err := s.stopMail(ctx)
 	if s.housekeeping != nil {
-		err = s.housekeeping.Stop(ctx)
+		err = errors.Join(err, s.housekeeping.Stop(ctx))
 	}
 	if s.packCache != nil {
 		_ = s.packCache.Close()

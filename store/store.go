@@ -7,6 +7,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -41,6 +42,9 @@ var (
 	ErrUnavailable = errors.New("database unavailable")
 )
 
+// maxOpenConns bounds a PostgreSQL pool.
+const maxOpenConns = 32
+
 // DB is a handle on the database: the pool itself, or a transaction when
 // obtained inside InTx. Every query method works on both.
 type DB struct {
@@ -72,8 +76,8 @@ func Open(ctx context.Context, dataDir, databaseURL string) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
-		db.SetMaxOpenConns(32)
-		db.SetMaxIdleConns(32)
+		db.SetMaxOpenConns(maxOpenConns)
+		db.SetMaxIdleConns(maxOpenConns)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 	case databaseURL == "" || strings.HasPrefix(databaseURL, "sqlite:") || strings.HasPrefix(databaseURL, "file:"):
 		d = SQLite
@@ -146,7 +150,18 @@ func (db *DB) Close() error {
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error {
-	if err := db.pool.PingContext(ctx); err != nil {
+	// database/sql retries getting a connection but not the ping itself:
+	// after the database came back, each idle connection it dropped
+	// fails one ping (and is discarded). Background work (the mail
+	// sender, the expiry check) keeps several idle, so go through them
+	// rather than report a healthy database down.
+	var err error
+	for range 2 * maxOpenConns {
+		if err = db.pool.PingContext(ctx); !errors.Is(err, driver.ErrBadConn) {
+			break
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return nil
