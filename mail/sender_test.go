@@ -132,7 +132,7 @@ func TestReceiverDownKeepsMailPendingWithBackoffUntilItReturns(t *testing.T) {
 		if res := deliver(t, s); res.Retrying != 1 {
 			t.Fatalf("second attempt: %+v", res)
 		}
-		if r := row(t, db, m.ID); !r.NextAttemptAt.Equal(t0.Add(3*time.Minute)) {
+		if r := row(t, db, m.ID); !r.NextAttemptAt.Equal(t0.Add(3 * time.Minute)) {
 			t.Fatalf("second backoff: next attempt %v, want two minutes after the second attempt", r.NextAttemptAt)
 		}
 		rcv.Restart()

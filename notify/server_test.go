@@ -241,13 +241,13 @@ func TestThreeServersOnOnePostgresDatabaseMailEachOwnerOnceAtOneAM(t *testing.T)
 		w.token(u, "second", day(5), false, false)
 	}
 	clock.Set(runAt)
-	got := rcv.Wait(owners)
+	rcv.Wait(owners)
 	eventually(t, "the day's run to finish", dayDone(db, "2030-03-10"))
 	eventually(t, "every mail sent", func() bool { return len(outbox(t, db, store.OutboxSent)) == owners })
 	if all := outbox(t, db, ""); len(all) != owners {
 		t.Fatalf("%d mails queued, want %d", len(all), owners)
 	}
-	got = rcv.Messages()
+	got := rcv.Messages()
 	seen := map[string]int{}
 	for _, m := range got {
 		seen[m.To[0]]++
