@@ -55,6 +55,8 @@ reaches running servers within a second.`,
 		newKeyCmd(a),
 		newSettingsCmd(a),
 		newSSHCmd(a),
+		newBackupCmd(a),
+		newRestoreCmd(a),
 	)
 	root.SetHelpCommand(newHelpCmd(root))
 	helpFunc := root.HelpFunc()
