@@ -239,6 +239,9 @@ func (t *restoreTarget) unpack(r *archiveReader) error {
 			dst = filepath.Join(t.staging, "bundles", strings.TrimPrefix(name, bundlesDir))
 		}
 		if err := writeFile(dst, content); err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				return fmt.Errorf("read the archive: it ends inside %s (a truncated copy?)", name)
+			}
 			return fmt.Errorf("unpack %s: %w", name, err)
 		}
 	}
