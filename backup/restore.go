@@ -309,7 +309,14 @@ func (t *restoreTarget) restoreRepositories(ctx context.Context) error {
 // moveIntoPlace moves the staged files into the data directory (and the
 // SQLite database to its configured path), remembering each for undo.
 func (t *restoreTarget) moveIntoPlace() error {
-	names := []string{"repositories", sshserver.HostKeyDir}
+	root := t.cfg.RepoRoot
+	if root == "" {
+		root = filepath.Join(t.cfg.DataDir, "repositories")
+	}
+	if err := t.move(filepath.Join(t.staging, "repositories"), root); err != nil {
+		return err
+	}
+	names := []string{sshserver.HostKeyDir}
 	if t.m.SecretKey == KeyInFile {
 		names = append(names, secrets.KeyFileName)
 	}
