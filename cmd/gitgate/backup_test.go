@@ -301,3 +301,27 @@ func TestBackupWithTheKeyInTheEnvironmentNeedsTheSameKeyToRestore(t *testing.T) 
 		t.Fatalf("restore with the key: %+v", r)
 	}
 }
+
+func TestWithoutThePostgreSQLToolsBackupAndRestoreSayWhichIsMissing(t *testing.T) {
+	c := newCLI(t, store.Postgres)
+	c.must("user", "create", "--username", "alice", "--email", "alice@example.com")
+	dir := t.TempDir()
+	noTools := []string{"PATH=" + t.TempDir()}
+	r := c.runEnv(noTools, "backup", "--to", filepath.Join(dir, "gitgate.tar.gz"))
+	if r.code != 1 || r.stderr != "gitgate: pg_dump not found in PATH: install the PostgreSQL client tools (Debian: postgresql-client) of the server's major version or newer\n" {
+		t.Fatalf("backup without pg_dump: %+v", r)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("a refused backup left %v behind", entries)
+	}
+	archive := filepath.Join(dir, "gitgate.tar.gz")
+	c.must("backup", "--to", archive)
+	target := &cli{t: t, dataDir: filepath.Join(t.TempDir(), "restored"), dbURL: testdb.URL(t, store.Postgres)}
+	r = target.runEnv(noTools, "restore", archive)
+	if r.code != 1 || r.stderr != "gitgate: pg_restore not found in PATH: install the PostgreSQL client tools (Debian: postgresql-client) of the server's major version or newer\n" {
+		t.Fatalf("restore without pg_restore: %+v", r)
+	}
+	if _, err := os.Stat(target.dataDir); !os.IsNotExist(err) {
+		t.Fatalf("a refused restore created the data directory: %v", err)
+	}
+}
