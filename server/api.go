@@ -47,7 +47,7 @@ func mountAPI(mux *http.ServeMux, h http.Handler) {
 func (s *Server) apiLinks() api.Links {
 	base := s.cfg.ExternalURL
 	if strings.HasSuffix(base, ":0") || strings.Contains(base, ":0/") {
-		base = "http://" + s.HTTPAddr()
+		base = s.scheme() + "://" + s.HTTPAddr()
 	}
 	ssh := s.cfg.SSHAddr
 	if strings.HasSuffix(ssh, ":0") {

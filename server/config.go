@@ -21,6 +21,10 @@ type Config struct {
 	ExternalURL string
 	LogFormat   string
 	LogLevel    string
+	// TLSCert and TLSKey are the files of native TLS on the HTTP
+	// listener (tls.go); both empty: plain HTTP.
+	TLSCert string
+	TLSKey  string
 	// SecretKeyBase derives the key that encrypts secrets at rest (TOTP
 	// secrets); empty means the key file <DataDir>/secret_key, generated
 	// on first start. Every process of an instance needs the same one
@@ -100,6 +104,9 @@ func (c Config) Defaults() Config {
 	}
 	if c.ExternalURL == "" {
 		c.ExternalURL = "http://" + c.HTTPAddr
+		if c.NativeTLS() {
+			c.ExternalURL = "https://" + c.HTTPAddr
+		}
 	}
 	if c.MailFrom == "" {
 		c.MailFrom = mail.DefaultFrom(c.ExternalURL)
@@ -124,7 +131,7 @@ func (c Config) Validate() error {
 			return s.errorf(err)
 		}
 	}
-	return nil
+	return c.checkTLSPair()
 }
 
 // pruneGrace is PruneGrace with its default applied.

@@ -64,6 +64,7 @@ type Server struct {
 
 	ssh        *sshserver.Server // the Git-over-SSH door (ssh.go)
 	httpServer *http.Server      // the Git-over-HTTP and API doors
+	cert       *certificate      // native TLS (tls.go), nil for plain HTTP
 	httpLn     net.Listener
 	wg         sync.WaitGroup
 }
@@ -79,6 +80,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// Native TLS's files before anything else: a server that cannot
+	// serve them must not have created a database first.
+	var cert *certificate
+	if cfg.NativeTLS() {
+		if cert, err = loadCertificate(cfg.TLSCert, cfg.TLSKey); err != nil {
+			return nil, err
+		}
+	}
 
 	// Storage: the database and the secret key first, so a process that
 	// must refuse to start leaves nothing behind in its data directory.
@@ -86,7 +95,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, DB: db, Metrics: metrics.New()}
+	s := &Server{cfg: cfg, log: log, DB: db, Metrics: metrics.New(), cert: cert}
 	defer func() {
 		if err != nil {
 			_ = s.release(context.Background())
@@ -153,6 +162,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		// No Read/WriteTimeout: a long clone or push must live.
 		IdleTimeout: 120 * time.Second,
 		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if s.cert != nil {
+		s.httpServer.TLSConfig = s.cert.tlsConfig()
 	}
 
 	// Start-up work (migrations, hashing root's password) leaves garbage
@@ -250,11 +262,16 @@ func (s *Server) Start() error {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := s.httpServer.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := s.httpServer.Serve
+		if s.cert != nil {
+			// The certificate comes from TLSConfig.GetCertificate.
+			serve = func(ln net.Listener) error { return s.httpServer.ServeTLS(ln, "", "") }
+		}
+		if err := serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", "err", err)
 		}
 	}()
-	s.log.Info("gitgate listening", "http", ln.Addr().String())
+	s.log.Info("gitgate listening", "http", ln.Addr().String(), "scheme", s.scheme())
 	s.startMail()
 	return nil
 }

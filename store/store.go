@@ -81,13 +81,11 @@ func Open(ctx context.Context, dataDir, databaseURL string) (*DB, error) {
 		db.SetConnMaxIdleTime(5 * time.Minute)
 	case databaseURL == "" || strings.HasPrefix(databaseURL, "sqlite:") || strings.HasPrefix(databaseURL, "file:"):
 		d = SQLite
-		path := strings.TrimPrefix(strings.TrimPrefix(databaseURL, "sqlite:"), "file:")
-		path = strings.TrimPrefix(path, "//")
-		if path == "" {
+		path := SQLitePath(dataDir, databaseURL)
+		if path == filepath.Join(dataDir, "gitgate.db") {
 			if err := os.MkdirAll(dataDir, 0o700); err != nil {
 				return nil, fmt.Errorf("create data directory: %w", err)
 			}
-			path = filepath.Join(dataDir, "gitgate.db")
 		}
 		// The database holds password hashes and token digests: readable
 		// by the server's user only (SQLite would create it 0644).

@@ -57,6 +57,8 @@ reaches running servers within a second.`,
 		newSSHCmd(a),
 		newMailCmd(a),
 		newNotifyCmd(a),
+		newBackupCmd(a),
+		newRestoreCmd(a),
 	)
 	root.SetHelpCommand(newHelpCmd(root))
 	helpFunc := root.HelpFunc()
