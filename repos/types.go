@@ -94,20 +94,22 @@ type ProjectFilter struct {
 	// VisibleTo limits to projects that user may see (0: anonymous):
 	// public, internal when SignedIn, or where they have a membership or
 	// own the namespace. All lifts that limit (an admin).
-	VisibleTo  int64
-	SignedIn   bool
-	All        bool
-	MemberOf   int64 // only projects where this user has a membership (or owns the namespace)
-	OwnedBy    int64 // only projects in this user's namespace
-	Search     string
-	Visibility string
-	Offset     int
-	Limit      int
+	VisibleTo int64
+	SignedIn  bool
+	All       bool
+	MemberOf  int64 // only projects where this user has a membership (or owns the namespace)
+	OwnedBy   int64 // only projects in this user's namespace
+	// NamespaceID keeps only the projects directly in this namespace.
+	NamespaceID int64
+	Search      string
+	Visibility  string
+	Offset      int
+	Limit       int
 }
 
 func (f ProjectFilter) row() store.ProjectFilter {
 	return store.ProjectFilter{VisibleTo: f.VisibleTo, SignedIn: f.SignedIn, All: f.All, MemberOf: f.MemberOf,
-		OwnedBy: f.OwnedBy, Search: f.Search, Visibility: f.Visibility, Offset: f.Offset, Limit: f.Limit}
+		OwnedBy: f.OwnedBy, NamespaceID: f.NamespaceID, Search: f.Search, Visibility: f.Visibility, Offset: f.Offset, Limit: f.Limit}
 }
 
 // Member is a user's direct access level on a project.
