@@ -157,6 +157,9 @@ func (h *Handler) table() []route {
 		r(del, "personal_access_tokens/:id", authRequired, scopeDefault, revokeToken),
 		r(post, "personal_access_tokens/:id/rotate", authRequired, scopeDefault, rotateToken),
 
+		r(get, "groups", authOptional, scopeDefault, listGroups),
+		r(get, "groups/:id", authOptional, scopeDefault, getGroup),
+
 		r(get, "projects", authOptional, scopeDefault, listProjects),
 		r(post, "projects", authRequired, scopeDefault, createProject),
 		r(get, "projects/:id", authOptional, scopeDefault, getProject),

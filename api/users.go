@@ -296,7 +296,7 @@ func deleteUser(c *call) error {
 	}
 	if _, err := c.h.repos.DeleteUser(c.ctx, u.ID, repos.DeleteUserOptions{WithProjects: true, HardDelete: hard}); err != nil {
 		var conflict *repos.ConflictError
-		if errors.As(err, &conflict) {
+		if errors.As(err, &conflict) && conflict.Reason == repos.SoleGroupOwner {
 			return message(http.StatusConflict, "User cannot be removed while is the sole-owner of a group")
 		}
 		if errors.Is(err, access.ErrNotFound) {

@@ -18,7 +18,27 @@ import (
 
 // ConflictError is a refusal because of what exists (a user who still
 // owns projects, a group's last owner): the API answers 409.
-type ConflictError struct{ Msg string }
+type ConflictError struct {
+	Reason ConflictReason
+	Msg    string
+}
+
+// ConflictReason says which rule refused, so a door can tell what would
+// lift it (a CLI flag, an API parameter).
+type ConflictReason int
+
+// The refusals of this file.
+const (
+	// OwnsProjects: a user's namespace, or a group, still holds projects
+	// or subgroups (DeleteUserOptions.WithProjects, DeleteGroup's
+	// withProjects).
+	OwnsProjects ConflictReason = iota + 1
+	// SoleGroupOwner: the user is a group's only owner
+	// (DeleteUserOptions.HardDelete).
+	SoleGroupOwner
+	// LastOwner: removing the membership would leave a group ownerless.
+	LastOwner
+)
 
 func (e *ConflictError) Error() string { return e.Msg }
 
@@ -33,6 +53,24 @@ func (s *Service) Groups(ctx context.Context) ([]Namespace, error) {
 		out[i] = *namespaceFrom(&rows[i])
 	}
 	return out, nil
+}
+
+// GroupFullName is a group's name after its ancestors' names, as GitLab
+// writes it: "Platform / Tools".
+func (s *Service) GroupFullName(ctx context.Context, g *Namespace) (string, error) {
+	var names []string
+	for _, id := range g.ancestry() {
+		if id == g.ID {
+			names = append(names, g.Name)
+			continue
+		}
+		a, err := s.db.NamespaceByID(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		names = append(names, a.Name)
+	}
+	return strings.Join(names, " / "), nil
 }
 
 // ProjectChanges are the fields UpdateProject may change; nil leaves one
@@ -160,7 +198,7 @@ func (s *Service) RemoveMember(ctx context.Context, t MemberTarget, userID int64
 			return access.ErrNotFound
 		}
 		if t.Group != nil && level >= access.Owner && owners == 1 {
-			return &ConflictError{Msg: fmt.Sprintf("cannot remove the last owner of group %s: add another owner first", t.Group.FullPath)}
+			return &ConflictError{Reason: LastOwner, Msg: fmt.Sprintf("cannot remove the last owner of group %s: add another owner first", t.Group.FullPath)}
 		}
 		return tx.DeleteMember(ctx, source, id, userID)
 	})
@@ -238,7 +276,7 @@ func (s *Service) deleteNamespace(ctx context.Context, ns *store.Namespace, with
 	}
 	if !withProjects {
 		if len(ids) > 0 {
-			return nil, &ConflictError{Msg: fmt.Sprintf("group %s holds %s: delete them first, or delete them with it", ns.FullPath, countNoun(len(ids), "project"))}
+			return nil, &ConflictError{Reason: OwnsProjects, Msg: fmt.Sprintf("group %s holds %s: delete them first, or delete them with it", ns.FullPath, countNoun(len(ids), "project"))}
 		}
 		groups, err := s.db.Groups(ctx)
 		if err != nil {
@@ -246,7 +284,7 @@ func (s *Service) deleteNamespace(ctx context.Context, ns *store.Namespace, with
 		}
 		for _, g := range groups {
 			if g.ID != ns.ID && strings.HasPrefix(g.TraversalIDs, ns.TraversalIDs) {
-				return nil, &ConflictError{Msg: fmt.Sprintf("group %s holds the subgroup %s: delete it first, or delete it with it", ns.FullPath, g.FullPath)}
+				return nil, &ConflictError{Reason: OwnsProjects, Msg: fmt.Sprintf("group %s holds the subgroup %s: delete it first, or delete it with it", ns.FullPath, g.FullPath)}
 			}
 		}
 	}
@@ -304,7 +342,7 @@ func (s *Service) DeleteUser(ctx context.Context, userID int64, o DeleteUserOpti
 		return nil, err
 	}
 	if len(groups) > 0 && !o.HardDelete {
-		return nil, &ConflictError{Msg: fmt.Sprintf("user %s is the only owner of group %s: give it another owner, or delete the groups with the user", u.Username, groups[0].FullPath)}
+		return nil, &ConflictError{Reason: SoleGroupOwner, Msg: fmt.Sprintf("user %s is the only owner of group %s: give it another owner, or delete the groups with the user", u.Username, groups[0].FullPath)}
 	}
 	ns, err := s.db.NamespaceByPath(ctx, u.Username)
 	var ids []int64
@@ -319,7 +357,7 @@ func (s *Service) DeleteUser(ctx context.Context, userID int64, o DeleteUserOpti
 		}
 	}
 	if len(ids) > 0 && !o.WithProjects {
-		return nil, &ConflictError{Msg: fmt.Sprintf("user %s owns %s: delete them first, or delete them with the user", u.Username, countNoun(len(ids), "project"))}
+		return nil, &ConflictError{Reason: OwnsProjects, Msg: fmt.Sprintf("user %s owns %s: delete them first, or delete them with the user", u.Username, countNoun(len(ids), "project"))}
 	}
 	for i := range groups {
 		// A group already deleted with its parent is fine.
