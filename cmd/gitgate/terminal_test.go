@@ -30,9 +30,9 @@ type session struct {
 	// closed once the command ends, so that reading the master ends.
 	slave *os.File
 	cmd   *exec.Cmd
-	mu     sync.Mutex
-	out    bytes.Buffer
-	done   chan struct{}
+	mu    sync.Mutex
+	out   bytes.Buffer
+	done  chan struct{}
 }
 
 func openPTY(t *testing.T) (master, slave *os.File) {
