@@ -99,17 +99,24 @@ type ProjectFilter struct {
 	All       bool
 	MemberOf  int64 // only projects where this user has a membership (or owns the namespace)
 	OwnedBy   int64 // only projects in this user's namespace
-	// NamespaceID keeps only the projects directly in this namespace.
-	NamespaceID int64
-	Search      string
-	Visibility  string
-	Offset      int
-	Limit       int
+	// In keeps only the projects directly in this namespace.
+	In         *Namespace
+	Search     string
+	Visibility string
+	Offset     int
+	Limit      int
 }
 
 func (f ProjectFilter) row() store.ProjectFilter {
 	return store.ProjectFilter{VisibleTo: f.VisibleTo, SignedIn: f.SignedIn, All: f.All, MemberOf: f.MemberOf,
-		OwnedBy: f.OwnedBy, NamespaceID: f.NamespaceID, Search: f.Search, Visibility: f.Visibility, Offset: f.Offset, Limit: f.Limit}
+		OwnedBy: f.OwnedBy, NamespaceID: f.namespaceID(), Search: f.Search, Visibility: f.Visibility, Offset: f.Offset, Limit: f.Limit}
+}
+
+func (f ProjectFilter) namespaceID() int64 {
+	if f.In == nil {
+		return 0
+	}
+	return f.In.ID
 }
 
 // Member is a user's direct access level on a project.

@@ -99,7 +99,7 @@ func newGroupListCmd(a *app) *cobra.Command {
 			t := a.newTable("ID", "PATH", "NAME", "VISIBILITY", "PROJECTS", "MEMBERS", "CREATED")
 			for i := range groups {
 				g := &groups[i]
-				projects, _, err := s.repos.List(ctx, repos.ProjectFilter{All: true, NamespaceID: g.ID})
+				projects, _, err := s.repos.List(ctx, repos.ProjectFilter{All: true, In: g})
 				if err != nil {
 					return err
 				}

@@ -46,7 +46,7 @@ func newRepoListCmd(a *app) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				f.NamespaceID = ns.ID
+				f.In = ns
 			}
 			projects, _, err := s.repos.List(ctx, f)
 			if err != nil {
