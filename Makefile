@@ -2,8 +2,15 @@
 GO        ?= go
 BIN       ?= bin/gitgate
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# What `gitgate version` tells (docs/cli.md#version); override on the
+# command line, e.g. make build VERSION=v1.2.0.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
+DATE      ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+BUILDINFO := github.com/gitgate/gitgate/internal/buildinfo
+LDFLAGS   := -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT) -X $(BUILDINFO).date=$(DATE)
 
-.PHONY: run test build lint bench readme clean
+.PHONY: run test build lint bench readme docs clean
 
 ## run: build and start a server with the defaults (SQLite and repositories in ./data)
 run: build
@@ -11,7 +18,7 @@ run: build
 
 ## build: compile the gitgate binary into bin/
 build:
-	$(GO) build -trimpath -o $(BIN) ./cmd/gitgate
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gitgate
 
 ## test: the whole suite (PostgreSQL tests need GITGATE_TEST_POSTGRES_URL; .ci/run sets it)
 test:
@@ -26,6 +33,10 @@ lint:
 ## readme: regenerate README.md's configuration table from server/configtable.go
 readme:
 	$(GO) test -count=1 -run TestREADMEConfigurationTableIsGenerated ./server -update
+
+## docs: regenerate the CLI reference in docs/cli/ (Markdown and man pages) from the command tree
+docs:
+	$(GO) test -count=1 -run TestCLIReferenceInDocsIsGenerated ./cmd/gitgate -update
 
 ## bench: Go benchmarks (token authentication, API)
 bench:

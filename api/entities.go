@@ -205,6 +205,10 @@ type Links struct {
 
 func (l Links) web(path string) string { return strings.TrimRight(l.BaseURL, "/") + "/" + path }
 
+// SSHURL is the SSH clone URL of a repository path, or "" when the
+// instance has no SSH address to show.
+func (l Links) SSHURL(path string) string { return l.sshURL(path) }
+
 func (l Links) sshURL(path string) string {
 	if l.SSHAddr == "" {
 		return ""
@@ -302,6 +306,28 @@ func namespaceWebPath(n repos.Namespace) string {
 		return n.FullPath
 	}
 	return "groups/" + n.FullPath
+}
+
+// Group is the part of GitLab's Group entity that gitgate has.
+type Group struct {
+	ID          int64   `json:"id"`
+	WebURL      string  `json:"web_url"`
+	Name        string  `json:"name"`
+	Path        string  `json:"path"`
+	Description string  `json:"description"`
+	Visibility  string  `json:"visibility"`
+	AvatarURL   *string `json:"avatar_url"`
+	FullName    string  `json:"full_name"`
+	FullPath    string  `json:"full_path"`
+	CreatedAt   string  `json:"created_at"`
+	ParentID    *int64  `json:"parent_id"`
+}
+
+// GroupJSON renders a group; fullName is its name with its ancestors'
+// ("Platform / Tools"), from repos.GroupFullName.
+func GroupJSON(g *repos.Namespace, fullName string, l Links) Group {
+	return Group{ID: g.ID, WebURL: l.web(namespaceWebPath(*g)), Name: g.Name, Path: g.Path, Visibility: g.Visibility,
+		FullName: fullName, FullPath: g.FullPath, CreatedAt: FormatTime(g.CreatedAt), ParentID: g.ParentID}
 }
 
 // Member is GitLab's Member entity: a user with an access level.

@@ -155,6 +155,7 @@ func (c *call) fail(err error) {
 		ai *auth.InputError
 		ri *repos.InputError
 		ac *auth.ConflictError
+		rc *repos.ConflictError
 		mb *http.MaxBytesError
 	)
 	switch {
@@ -171,6 +172,8 @@ func (c *call) fail(err error) {
 		writeError(c.w, validation(ri.Field, ri.Msg))
 	case errors.As(err, &ac):
 		writeError(c.w, message(http.StatusConflict, conflictMessage(ac)))
+	case errors.As(err, &rc):
+		writeError(c.w, message(http.StatusConflict, rc.Msg))
 	case errors.Is(err, auth.ErrNotFound):
 		writeError(c.w, notFound(""))
 	case errors.Is(err, access.ErrNotFound), errors.Is(err, access.ErrUnauthenticated):

@@ -273,6 +273,50 @@ func deleteProject(c *call) error {
 	return nil
 }
 
+// PUT /projects/:id: name and description (maintainers), path and
+// visibility (owners: they move the project's URL or who sees it), with
+// the rules of repos.UpdateProject, the ones the CLI's repo rename and
+// repo visibility apply. 200 with the project.
+func updateProject(c *call) error {
+	p, err := c.project(access.Manage)
+	if err != nil {
+		return err
+	}
+	var ch repos.ProjectChanges
+	for name, dst := range map[string]**string{"name": &ch.Name, "path": &ch.Path, "description": &ch.Description, "visibility": &ch.Visibility} {
+		s, ok, err := c.params.str(name)
+		if err != nil {
+			return err
+		}
+		if ok {
+			v := s
+			*dst = &v
+		}
+	}
+	if ch.Visibility != nil && !access.ValidVisibility(*ch.Visibility) {
+		return invalidValue("visibility")
+	}
+	if (ch.Path != nil && *ch.Path != p.Path) || (ch.Visibility != nil && *ch.Visibility != p.Visibility) {
+		if _, err := c.h.repos.Authorize(c.ctx, c.p, p, access.Remove); err != nil {
+			return err
+		}
+	}
+	p, err = c.h.repos.UpdateProject(c.ctx, p.ID, ch)
+	if err != nil {
+		var ie *repos.InputError
+		if errors.As(err, &ie) && strings.Contains(ie.Msg, "already exists") {
+			return validation("path", "has already been taken")
+		}
+		return err
+	}
+	owner, err := (&owners{c: c}).of(p)
+	if err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusOK, ProjectJSON(p, c.links(), owner))
+	return nil
+}
+
 // memberRow is one member with their level.
 type memberRow struct {
 	user  *auth.User
@@ -280,25 +324,15 @@ type memberRow struct {
 	m     *repos.Member
 }
 
-// members lists a project's members: the owner of a personal project
-// (GitLab makes its creator a member with Owner), then direct members.
+// members lists a project's members as repos.MembersOf does (the owner
+// of a personal project first, then direct members) with their users.
 func (c *call) members(p *repos.Project) ([]memberRow, error) {
+	ms, err := c.h.repos.MembersOf(c.ctx, repos.MemberTarget{Project: p})
+	if err != nil {
+		return nil, err
+	}
 	var rows []memberRow
-	owner, err := (&owners{c: c}).of(p)
-	if err != nil {
-		return nil, err
-	}
-	if owner != nil {
-		rows = append(rows, memberRow{user: owner, level: access.Owner, m: &repos.Member{CreatedAt: p.CreatedAt}})
-	}
-	ms, err := c.h.repos.Members(c.ctx, p.ID)
-	if err != nil {
-		return nil, err
-	}
 	for i := range ms {
-		if owner != nil && ms[i].UserID == owner.ID {
-			continue
-		}
 		u, err := c.h.auth.User(c.ctx, ms[i].UserID)
 		if errors.Is(err, auth.ErrNotFound) {
 			continue
@@ -434,7 +468,7 @@ func removeMember(c *call) error {
 	if found.AccessLevel > mine {
 		return forbidden("")
 	}
-	if err := c.h.repos.RemoveMember(c.ctx, p.ID, uid); err != nil {
+	if err := c.h.repos.RemoveMember(c.ctx, repos.MemberTarget{Project: p}, uid); err != nil {
 		if errors.Is(err, access.ErrNotFound) {
 			return notFound("Member")
 		}

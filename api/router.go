@@ -138,6 +138,7 @@ func (h *Handler) table() []route {
 		r(post, "users", authRequired, scopeDefault, createUser),
 		r(get, "users/:id", authRequired, scopeUser, getUser),
 		r(put, "users/:id", authRequired, scopeDefault, updateUser),
+		r(del, "users/:id", authRequired, scopeDefault, deleteUser),
 		r(post, "users/:id/block", authRequired, scopeDefault, blockUser),
 		r(post, "users/:id/unblock", authRequired, scopeDefault, unblockUser),
 		r(post, "users/:id/unlock", authRequired, scopeDefault, unlockUser),
@@ -156,9 +157,13 @@ func (h *Handler) table() []route {
 		r(del, "personal_access_tokens/:id", authRequired, scopeDefault, revokeToken),
 		r(post, "personal_access_tokens/:id/rotate", authRequired, scopeDefault, rotateToken),
 
+		r(get, "groups", authOptional, scopeDefault, listGroups),
+		r(get, "groups/:id", authOptional, scopeDefault, getGroup),
+
 		r(get, "projects", authOptional, scopeDefault, listProjects),
 		r(post, "projects", authRequired, scopeDefault, createProject),
 		r(get, "projects/:id", authOptional, scopeDefault, getProject),
+		r(put, "projects/:id", authRequired, scopeDefault, updateProject),
 		r(del, "projects/:id", authRequired, scopeDefault, deleteProject),
 		r(get, "projects/:id/members", authOptional, scopeDefault, listMembers),
 		r(post, "projects/:id/members", authRequired, scopeDefault, addMember),

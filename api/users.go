@@ -4,7 +4,9 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/repos"
 )
 
 // GET /user: UserPublic, or UserWithAdmin for an admin.
@@ -22,8 +24,14 @@ func getCurrentUser(c *call) error {
 // wrong passwords. Only admins learn that: to anyone else a lock would
 // tell that the account has a password someone has been guessing.
 func (c *call) adminUserJSON(u *auth.User) UserDetails {
-	out := UserDetailsJSON(u, c.links().BaseURL, true)
-	out.Locked = c.h.auth.Locked(u)
+	return AdminUserJSON(u, c.links().BaseURL, c.h.auth.Locked(u))
+}
+
+// AdminUserJSON is the user object admins see (UserWithAdmin), with
+// whether wrong passwords have locked the account.
+func AdminUserJSON(u *auth.User, baseURL string, locked bool) UserDetails {
+	out := UserDetailsJSON(u, baseURL, true)
+	out.Locked = locked
 	return out
 }
 
@@ -263,5 +271,39 @@ func unlockUser(c *call) error {
 		return err
 	}
 	writeJSON(c.w, http.StatusCreated, true)
+	return nil
+}
+
+// DELETE /users/:id (admin): 204. As in GitLab, the user's personal
+// projects go with them, and a user who is the only owner of a group is
+// 409 unless hard_delete, which deletes those groups too
+// (repos.DeleteUser, the rule the CLI's user delete applies as well).
+// An admin cannot delete themselves through the API.
+func deleteUser(c *call) error {
+	if err := c.requireAdmin(); err != nil {
+		return err
+	}
+	u, err := c.userByPathID("id")
+	if err != nil {
+		return err
+	}
+	hard, err := c.params.flag("hard_delete")
+	if err != nil {
+		return err
+	}
+	if u.ID == c.user().ID {
+		return forbidden("The API initiating user cannot be deleted by the API")
+	}
+	if _, err := c.h.repos.DeleteUser(c.ctx, u.ID, repos.DeleteUserOptions{WithProjects: true, HardDelete: hard}); err != nil {
+		var conflict *repos.ConflictError
+		if errors.As(err, &conflict) && conflict.Reason == repos.SoleGroupOwner {
+			return message(http.StatusConflict, "User cannot be removed while is the sole-owner of a group")
+		}
+		if errors.Is(err, access.ErrNotFound) {
+			return notFound("User")
+		}
+		return err
+	}
+	writeJSON(c.w, http.StatusNoContent, nil)
 	return nil
 }

@@ -129,3 +129,12 @@ func (s *Service) Key(ctx context.Context, id int64) (*SSHKey, error) {
 func (s *Service) DeleteKey(ctx context.Context, userID, id int64) error {
 	return mapStoreErr(s.db.DeleteKey(ctx, userID, id), fmt.Sprintf("key %d", id))
 }
+
+// AllKeys lists every user's keys, ordered by id.
+func (s *Service) AllKeys(ctx context.Context) ([]SSHKey, error) {
+	rows, err := s.db.AllKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return keysFrom(rows), nil
+}

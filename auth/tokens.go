@@ -361,3 +361,15 @@ func (s *Service) rotatedExpiry(st Settings, old *store.Token, given *time.Time)
 	}
 	return d, nil
 }
+
+// RevokeUserTokens revokes every token of a user that is not revoked yet,
+// impersonation tokens and expired ones included (an expired token still
+// works while expiry is not enforced), and returns how many: the response
+// to a leaked laptop or a departing employee.
+func (s *Service) RevokeUserTokens(ctx context.Context, userID int64) (int, error) {
+	n, err := s.db.RevokeUserTokens(ctx, userID)
+	if err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}

@@ -458,3 +458,55 @@ func TestKeyRulesRefuseDSAAndShortRSAAndDuplicates(t *testing.T) {
 		}
 	})
 }
+
+// Revoking all of a user's tokens takes every one that could still work
+// (an expired token works while enforcement is off), counts only those,
+// and leaves other users' tokens alone.
+func TestRevokeUserTokensRevokesEveryUnrevokedTokenOfThatUserOnly(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db)
+		kinds := []auth.NewToken{
+			{Name: "active", Scopes: []string{"api"}},
+			{Name: "impersonation", Scopes: []string{"api"}, Impersonation: true},
+			{Name: "expired", Scopes: []string{"api"}, ExpiresAt: date("2026-11-01"), AllowPastExpiry: true},
+			{Name: "already revoked", Scopes: []string{"api"}},
+		}
+		var secrets []string
+		for _, k := range kinds {
+			k.UserID = f.user.ID
+			c, err := f.svc.CreateToken(ctx, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			secrets = append(secrets, c.Secret)
+			if k.Name == "already revoked" {
+				if _, err := f.svc.RevokeToken(ctx, c.Token.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		roots, err := f.svc.CreateToken(ctx, auth.NewToken{UserID: f.root.ID, Name: "root's", Scopes: []string{"api"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := f.svc.RevokeUserTokens(ctx, f.user.ID)
+		if err != nil || n != 3 {
+			t.Fatalf("RevokeUserTokens = %d, %v; want 3", n, err)
+		}
+		if _, err := f.svc.UpdateSettings(ctx, map[string]string{"enforce_personal_access_token_expiration": "false"}); err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range secrets {
+			if _, err := f.svc.Authenticate(ctx, auth.Credential{Kind: auth.CredToken, Secret: s}); !errors.Is(err, auth.ErrInvalidCredential) {
+				t.Errorf("token %q still authenticates: %v", kinds[i].Name, err)
+			}
+		}
+		if _, err := f.svc.Authenticate(ctx, auth.Credential{Kind: auth.CredToken, Secret: roots.Secret}); err != nil {
+			t.Errorf("another user's token stopped working: %v", err)
+		}
+		if n, err := f.svc.RevokeUserTokens(ctx, f.user.ID); err != nil || n != 0 {
+			t.Errorf("revoking again = %d, %v; want 0", n, err)
+		}
+	})
+}

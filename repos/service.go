@@ -327,15 +327,6 @@ func (s *Service) AddMember(ctx context.Context, t MemberTarget, userID int64, l
 	return s.db.PutMember(ctx, m)
 }
 
-// RemoveMember removes a direct project membership.
-func (s *Service) RemoveMember(ctx context.Context, projectID, userID int64) error {
-	err := s.db.DeleteMember(ctx, store.SourceProject, projectID, userID)
-	if errors.Is(err, store.ErrNotFound) {
-		return access.ErrNotFound
-	}
-	return err
-}
-
 // Members lists a project's direct members.
 func (s *Service) Members(ctx context.Context, projectID int64) ([]Member, error) {
 	rows, err := s.db.Members(ctx, store.SourceProject, projectID)

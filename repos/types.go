@@ -94,11 +94,13 @@ type ProjectFilter struct {
 	// VisibleTo limits to projects that user may see (0: anonymous):
 	// public, internal when SignedIn, or where they have a membership or
 	// own the namespace. All lifts that limit (an admin).
-	VisibleTo  int64
-	SignedIn   bool
-	All        bool
-	MemberOf   int64 // only projects where this user has a membership (or owns the namespace)
-	OwnedBy    int64 // only projects in this user's namespace
+	VisibleTo int64
+	SignedIn  bool
+	All       bool
+	MemberOf  int64 // only projects where this user has a membership (or owns the namespace)
+	OwnedBy   int64 // only projects in this user's namespace
+	// In keeps only the projects directly in this namespace.
+	In         *Namespace
 	Search     string
 	Visibility string
 	Offset     int
@@ -107,7 +109,14 @@ type ProjectFilter struct {
 
 func (f ProjectFilter) row() store.ProjectFilter {
 	return store.ProjectFilter{VisibleTo: f.VisibleTo, SignedIn: f.SignedIn, All: f.All, MemberOf: f.MemberOf,
-		OwnedBy: f.OwnedBy, Search: f.Search, Visibility: f.Visibility, Offset: f.Offset, Limit: f.Limit}
+		OwnedBy: f.OwnedBy, NamespaceID: f.namespaceID(), Search: f.Search, Visibility: f.Visibility, Offset: f.Offset, Limit: f.Limit}
+}
+
+func (f ProjectFilter) namespaceID() int64 {
+	if f.In == nil {
+		return 0
+	}
+	return f.In.ID
 }
 
 // Member is a user's direct access level on a project.

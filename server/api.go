@@ -7,6 +7,7 @@ import (
 
 	"github.com/gitgate/gitgate/api"
 	"github.com/gitgate/gitgate/housekeeping"
+	"github.com/gitgate/gitgate/internal/buildinfo"
 )
 
 // newAPI is the REST API door: GitLab's v4 API under /api/v4/. It has a
@@ -20,6 +21,7 @@ func (s *Server) newAPI() (http.Handler, error) {
 		return nil, err
 	}
 	return api.New(api.Config{
+		Revision:       buildinfo.Get().Revision(),
 		Auth:           s.Auth,
 		Repos:          s.Repos,
 		Log:            s.log,
@@ -45,14 +47,21 @@ func mountAPI(mux *http.ServeMux, h http.Handler) {
 // apiLinks gives the addresses shown in API objects: the configured
 // external URL, or the bound address when the configuration named port 0.
 func (s *Server) apiLinks() api.Links {
-	base := s.cfg.ExternalURL
-	if strings.HasSuffix(base, ":0") || strings.Contains(base, ":0/") {
-		base = s.scheme() + "://" + s.HTTPAddr()
+	l := s.cfg.Links()
+	if strings.HasSuffix(l.BaseURL, ":0") || strings.Contains(l.BaseURL, ":0/") {
+		l.BaseURL = s.scheme() + "://" + s.HTTPAddr()
 	}
-	ssh := s.cfg.SSHAddr
+	return l
+}
+
+// Links are the addresses a configuration shows in API objects; the CLI's
+// --json uses them too, so it prints the URLs the API would.
+func (c Config) Links() api.Links {
+	c = c.Defaults()
+	ssh := c.SSHAddr
 	if strings.HasSuffix(ssh, ":0") {
 		// The SSH door binds later; an address with port 0 is no address.
 		ssh = ""
 	}
-	return api.Links{BaseURL: strings.TrimRight(base, "/"), SSHAddr: ssh}
+	return api.Links{BaseURL: strings.TrimRight(c.ExternalURL, "/"), SSHAddr: ssh}
 }

@@ -87,3 +87,12 @@ func (db *DB) TouchKey(ctx context.Context, id int64, now, notBefore time.Time) 
 	}
 	return nil
 }
+
+// AllKeys lists every registered key ordered by id.
+func (db *DB) AllKeys(ctx context.Context) ([]SSHKey, error) {
+	var out []SSHKey
+	if err := db.selectAll(ctx, &out, `SELECT `+keyColumns+` FROM ssh_keys k ORDER BY k.id`); err != nil {
+		return nil, fmt.Errorf("list keys: %w", err)
+	}
+	return out, nil
+}

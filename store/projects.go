@@ -206,15 +206,17 @@ type ProjectFilter struct {
 	// (when SignedIn), or where they have a membership or own the
 	// namespace (0: anonymous, so the zero filter sees public projects
 	// only). All lifts that limit (admins).
-	VisibleTo  int64
-	SignedIn   bool
-	All        bool
-	MemberOf   int64 // only projects where this user has a membership (or owns the namespace)
-	OwnedBy    int64 // only projects in this user's namespace
-	Search     string
-	Visibility string
-	Offset     int
-	Limit      int
+	VisibleTo int64
+	SignedIn  bool
+	All       bool
+	MemberOf  int64 // only projects where this user has a membership (or owns the namespace)
+	OwnedBy   int64 // only projects in this user's namespace
+	// NamespaceID keeps only the projects directly in this namespace.
+	NamespaceID int64
+	Search      string
+	Visibility  string
+	Offset      int
+	Limit       int
 }
 
 const membershipCond = `(n.owner_id = ? OR EXISTS (SELECT 1 FROM members m WHERE m.user_id = ? AND
@@ -239,6 +241,10 @@ func (f ProjectFilter) where() (string, []any) {
 	if f.OwnedBy != 0 {
 		conds = append(conds, "n.owner_id = ?")
 		args = append(args, f.OwnedBy)
+	}
+	if f.NamespaceID != 0 {
+		conds = append(conds, "p.namespace_id = ?")
+		args = append(args, f.NamespaceID)
 	}
 	if f.Search != "" {
 		conds = append(conds, `(p.path_lower LIKE ? ESCAPE '\' OR lower(p.name) LIKE ? ESCAPE '\')`)
@@ -383,6 +389,89 @@ func (db *DB) ProtectedBranches(ctx context.Context, projectID int64) ([]Protect
 	if err := db.selectAll(ctx, &out, `SELECT id, project_id, name, push_access_level, allow_force_push, created_at
 		FROM protected_branches WHERE project_id=? ORDER BY id`, projectID); err != nil {
 		return nil, fmt.Errorf("protected branches: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateProject writes a project's name, path, description, visibility
+// and default branch.
+func (db *DB) UpdateProject(ctx context.Context, p *Project) error {
+	n, err := db.exec(ctx, `UPDATE projects SET name=?, path=?, path_lower=?, description=?, visibility=?, default_branch=? WHERE id=?`,
+		p.Name, p.Path, strings.ToLower(p.Path), p.Description, p.Visibility, p.DefaultBranch, p.ID)
+	if err != nil {
+		return fmt.Errorf("update project %d: %w", p.ID, err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// ProjectIDsWithin lists the ids of the projects in n and in every group
+// below it.
+func (db *DB) ProjectIDsWithin(ctx context.Context, n *Namespace) ([]int64, error) {
+	var ids []int64
+	if err := db.selectAll(ctx, &ids, `SELECT p.id FROM projects p JOIN namespaces pn ON pn.id = p.namespace_id
+		WHERE pn.traversal_ids LIKE ? ORDER BY p.id`, n.TraversalIDs+"%"); err != nil {
+		return nil, fmt.Errorf("projects within %q: %w", n.FullPath, err)
+	}
+	return ids, nil
+}
+
+// Groups lists every group, ordered by full path.
+func (db *DB) Groups(ctx context.Context) ([]Namespace, error) {
+	var out []Namespace
+	if err := db.selectAll(ctx, &out, `SELECT `+nsColumns+` FROM namespaces n WHERE n.kind=? ORDER BY n.full_path_lower`,
+		NamespaceGroup); err != nil {
+		return nil, fmt.Errorf("list groups: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteNamespace removes n with every group and project below it, and
+// their memberships (which have no foreign key to cascade through).
+func (db *DB) DeleteNamespace(ctx context.Context, n *Namespace) error {
+	prefix := n.TraversalIDs + "%"
+	return db.InTx(ctx, func(tx *DB) error {
+		if _, err := tx.exec(ctx, `DELETE FROM members WHERE source_type='project' AND source_id IN
+			(SELECT p.id FROM projects p JOIN namespaces pn ON pn.id = p.namespace_id WHERE pn.traversal_ids LIKE ?)`, prefix); err != nil {
+			return fmt.Errorf("delete members within %q: %w", n.FullPath, err)
+		}
+		if _, err := tx.exec(ctx, `DELETE FROM members WHERE source_type='namespace' AND source_id IN
+			(SELECT id FROM namespaces WHERE traversal_ids LIKE ?)`, prefix); err != nil {
+			return fmt.Errorf("delete members within %q: %w", n.FullPath, err)
+		}
+		// Subgroups, projects and protected branches follow by ON DELETE CASCADE.
+		c, err := tx.exec(ctx, `DELETE FROM namespaces WHERE id=?`, n.ID)
+		if err != nil {
+			return fmt.Errorf("delete namespace %q: %w", n.FullPath, err)
+		}
+		if c == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+}
+
+// DeleteProjectMembers removes every membership of these projects.
+func (db *DB) DeleteProjectMembers(ctx context.Context, projectIDs []int64) error {
+	for _, id := range projectIDs {
+		if _, err := db.exec(ctx, `DELETE FROM members WHERE source_type='project' AND source_id=?`, id); err != nil {
+			return fmt.Errorf("delete project %d members: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// SoleOwnedGroups lists the groups where userID is an owner and nobody
+// else is.
+func (db *DB) SoleOwnedGroups(ctx context.Context, userID int64, ownerLevel int) ([]Namespace, error) {
+	var out []Namespace
+	if err := db.selectAll(ctx, &out, `SELECT `+nsColumns+` FROM namespaces n JOIN members m
+		ON m.source_type='namespace' AND m.source_id=n.id AND m.user_id=? AND m.access_level>=?
+		WHERE NOT EXISTS (SELECT 1 FROM members o WHERE o.source_type='namespace' AND o.source_id=n.id
+			AND o.user_id<>? AND o.access_level>=?) ORDER BY n.full_path_lower`, userID, ownerLevel, userID, ownerLevel); err != nil {
+		return nil, fmt.Errorf("groups owned by user %d: %w", userID, err)
 	}
 	return out, nil
 }

@@ -209,3 +209,14 @@ func (db *DB) CapTokenExpiry(ctx context.Context, limit time.Time) (int64, error
 	}
 	return n, nil
 }
+
+// RevokeUserTokens revokes every token of a user that is not revoked yet
+// (expired ones too: they still work while expiry is not enforced) and
+// returns how many it revoked.
+func (db *DB) RevokeUserTokens(ctx context.Context, userID int64) (int64, error) {
+	n, err := db.exec(ctx, `UPDATE personal_access_tokens SET revoked=TRUE WHERE user_id=? AND revoked=FALSE`, userID)
+	if err != nil {
+		return 0, fmt.Errorf("revoke tokens of user %d: %w", userID, err)
+	}
+	return n, nil
+}

@@ -245,3 +245,18 @@ func limitClause(offset, limit int) string {
 func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
 }
+
+// DeleteUser removes a user. Their personal namespace (and the project
+// rows in it), tokens, keys and memberships go with the row (ON DELETE
+// CASCADE); the caller removes what the database cannot: repositories on
+// disk and the memberships of the projects that disappear.
+func (db *DB) DeleteUser(ctx context.Context, id int64) error {
+	n, err := db.exec(ctx, `DELETE FROM users WHERE id=?`, id)
+	if err != nil {
+		return fmt.Errorf("delete user %d: %w", id, err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

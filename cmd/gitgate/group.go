@@ -2,10 +2,15 @@ package main
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gitgate/gitgate/access"
+	"github.com/gitgate/gitgate/api"
+	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/repos"
 )
 
 func newGroupCmd(a *app) *cobra.Command {
@@ -56,5 +61,99 @@ func newGroupCmd(a *app) *cobra.Command {
 		},
 	}
 	update.Flags().StringVar(&newVisibility, "visibility", "", "private, internal or public")
-	return parentCmd("group", "Create groups and change their visibility", "  gitgate group create platform --visibility internal", create, update)
+	update.ValidArgsFunction = a.complete(0, groupPaths)
+	return parentCmd("group", "Create, list, change and delete groups",
+		"  gitgate group create platform --visibility internal\n  gitgate group list\n  gitgate group delete platform",
+		create, newGroupListCmd(a), update, newGroupDeleteCmd(a))
+}
+
+func newGroupListCmd(a *app) *cobra.Command {
+	var json bool
+	c := &cobra.Command{
+		Use:     "list [--json]",
+		Short:   "List every group with its visibility, projects and members",
+		Example: "  gitgate group list\n  gitgate group list --json",
+		Args:    exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			s, err := a.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			groups, err := s.repos.Groups(ctx)
+			if err != nil {
+				return err
+			}
+			if json {
+				out := make([]any, 0, len(groups))
+				for i := range groups {
+					name, err := s.repos.GroupFullName(ctx, &groups[i])
+					if err != nil {
+						return err
+					}
+					out = append(out, api.GroupJSON(&groups[i], name, a.links()))
+				}
+				return printJSON(a.stdout, out)
+			}
+			t := a.newTable("ID", "PATH", "NAME", "VISIBILITY", "PROJECTS", "MEMBERS", "CREATED")
+			for i := range groups {
+				g := &groups[i]
+				projects, _, err := s.repos.List(ctx, repos.ProjectFilter{All: true, In: g})
+				if err != nil {
+					return err
+				}
+				members, err := s.repos.MembersOf(ctx, repos.MemberTarget{Group: g})
+				if err != nil {
+					return err
+				}
+				t.row(strconv.FormatInt(g.ID, 10), g.FullPath, g.Name, g.Visibility, strconv.Itoa(len(projects)), strconv.Itoa(len(members)),
+					g.CreatedAt.UTC().Format(auth.DateLayout))
+			}
+			return t.print()
+		},
+	}
+	jsonFlag(c, &json)
+	return c
+}
+
+func newGroupDeleteCmd(a *app) *cobra.Command {
+	var withProjects, yes bool
+	c := &cobra.Command{
+		Use:   "delete PATH [--with-projects] [--yes]",
+		Short: "Delete a group (refused while it holds projects or subgroups, unless --with-projects)",
+		Example: `  gitgate group delete old-team
+  gitgate group delete platform --with-projects --yes`,
+		Args:              exactArgs(1),
+		ValidArgsFunction: a.complete(0, groupPaths),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			s, err := a.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			if _, err := s.repos.Namespace(ctx, args[0]); err != nil {
+				return err
+			}
+			if withProjects {
+				if err := a.confirm(yes, "delete group "+args[0]+" with every project and repository in it", args[0]); err != nil {
+					return err
+				}
+			}
+			gone, err := s.repos.DeleteGroup(ctx, args[0], withProjects)
+			if err != nil {
+				return hintFlag(err)
+			}
+			fmt.Fprintf(a.stdout, "Deleted group %s", args[0])
+			if len(gone) > 0 {
+				fmt.Fprintf(a.stdout, " and the repositories %s", strings.Join(gone, ", "))
+			}
+			fmt.Fprintln(a.stdout)
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&withProjects, "with-projects", false, "also delete the group's subgroups and projects, repositories included")
+	c.Flags().BoolVar(&yes, "yes", false, "do not ask for confirmation (needed without a terminal with --with-projects)")
+	return c
 }

@@ -52,6 +52,7 @@ func usagef(format string, args ...any) error {
 // app carries what every command needs.
 type app struct {
 	cfg    server.Config
+	getenv func(string) string
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
@@ -61,7 +62,7 @@ type app struct {
 // failure, 2 for bad syntax or configuration. Settings come from getenv,
 // then from flags (which win), then from the defaults.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	a := &app{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
 	if err := a.cfg.FromEnv(getenv); err != nil {
 		return report(stderr, nil, &usageError{msg: err.Error()})
 	}
@@ -120,6 +121,21 @@ type services struct {
 	repos *repos.Service
 	// secrets is what opening the database changed (migrate tells).
 	secrets secrets.Report
+	// users caches users by id while one command prints.
+	users map[int64]*auth.User
+}
+
+// userByID loads a user once per command.
+func (s *services) userByID(ctx context.Context, id int64) (*auth.User, error) {
+	if u, ok := s.users[id]; ok {
+		return u, nil
+	}
+	u, err := s.auth.User(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.users[id] = u
+	return u, nil
 }
 
 func (a *app) open(ctx context.Context) (*services, error) {
@@ -133,7 +149,8 @@ func (a *app) open(ctx context.Context) (*services, error) {
 	if rep.KeyFileCreated != "" {
 		fmt.Fprintf(a.stderr, "gitgate: generated the secret key %s; back it up, and give every gitgate process of this database the same key\n", rep.KeyFileCreated)
 	}
-	return &services{db: db, auth: auth.New(db, auth.WithSecrets(keys)), repos: repos.New(db, cfg.RepoRoot(), nil), secrets: rep}, nil
+	return &services{db: db, auth: auth.New(db, auth.WithSecrets(keys)), repos: repos.New(db, cfg.RepoRoot(), nil), secrets: rep,
+		users: map[int64]*auth.User{}}, nil
 }
 
 // openWithUser opens the database and finds the user a command is about.

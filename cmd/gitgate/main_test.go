@@ -27,13 +27,23 @@ import (
 
 var binary string
 
+// What the test binary is built to call itself.
+const (
+	testVersion = "v9.8.7-test"
+	testCommit  = "0123456789abcdef0123456789abcdef01234567"
+	testDate    = "2026-11-30T12:00:00Z"
+)
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "gitgate-cli-")
 	if err != nil {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "gitgate")
-	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	// As make build does: the version command must tell these.
+	bi := "-X github.com/gitgate/gitgate/internal/buildinfo."
+	ldflags := bi + "version=" + testVersion + " " + bi + "commit=" + testCommit + " " + bi + "date=" + testDate
+	out, err := exec.Command("go", "build", "-ldflags", ldflags, "-o", binary, ".").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "build gitgate: %v\n%s", err, out)
 		os.Exit(1)
@@ -47,6 +57,9 @@ type cli struct {
 	t       *testing.T
 	dataDir string
 	dbURL   string
+	// extra is more environment for every command (serveBinary sets the
+	// server's addresses, so --json shows the URLs the API shows).
+	extra []string
 }
 
 type result struct {
@@ -59,7 +72,7 @@ func newCLI(t *testing.T, d store.Dialect) *cli {
 }
 
 func (c *cli) env() []string {
-	return []string{"PATH=" + os.Getenv("PATH"), "HOME=" + c.t.TempDir(), "GITGATE_DATA_DIR=" + c.dataDir, "GITGATE_DATABASE_URL=" + c.dbURL}
+	return append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + c.t.TempDir(), "GITGATE_DATA_DIR=" + c.dataDir, "GITGATE_DATABASE_URL=" + c.dbURL}, c.extra...)
 }
 
 func (c *cli) runIn(stdin string, args ...string) result {
@@ -383,8 +396,9 @@ func TestServeWithNothingConfiguredIsReadyAndStopsOnSIGTERM(t *testing.T) {
 // base URL.
 func (c *cli) serveBinary(t *testing.T) string {
 	httpAddr := freePort(t)
+	c.extra = append(c.extra, "GITGATE_HTTP_ADDR="+httpAddr, "GITGATE_SSH_ADDR="+freePort(t))
 	cmd := exec.Command(binary, "serve")
-	cmd.Env = append(c.env(), "GITGATE_HTTP_ADDR="+httpAddr, "GITGATE_SSH_ADDR="+freePort(t), "GITGATE_INITIAL_ROOT_PASSWORD=root-password-1234")
+	cmd.Env = append(c.env(), "GITGATE_INITIAL_ROOT_PASSWORD=root-password-1234")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

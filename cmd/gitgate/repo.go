@@ -41,8 +41,18 @@ func newRepoCmd(a *app) *cobra.Command {
 	create.Flags().StringVar(&visibility, "visibility", access.Private, "private, internal or public")
 	create.Flags().StringVar(&branch, "default-branch", "main", "default branch")
 	create.Flags().StringVar(&description, "description", "", "description")
-	return parentCmd("repo", "Create repositories and prune their unreachable objects",
-		"  gitgate repo create alice/hello --visibility private\n  gitgate repo prune alice/hello", create, newRepoPruneCmd(a))
+	create.ValidArgsFunction = func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	c := parentCmd("repo", "Create, list, show, rename, change and delete repositories; prune their unreachable objects",
+		"  gitgate repo create alice/hello --visibility private\n  gitgate repo list --namespace alice\n  gitgate repo delete alice/hello --yes",
+		create, newRepoListCmd(a), newRepoShowCmd(a), newRepoRenameCmd(a), newRepoVisibilityCmd(a), newRepoDeleteCmd(a), newRepoPruneCmd(a))
+	for _, sub := range c.Commands() {
+		if sub.ValidArgsFunction == nil {
+			sub.ValidArgsFunction = a.complete(0, projectPaths)
+		}
+	}
+	return c
 }
 
 // newRepoPruneCmd deletes a repository's unreachable objects (of deleted

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/gitgate/gitgate/internal/buildinfo"
 	"github.com/gitgate/gitgate/server"
 )
 
@@ -43,6 +44,15 @@ reaches running servers within a second.`,
 		SilenceUsage:      true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usagef("%v", err) })
+	// --version prints what `gitgate version` prints.
+	root.Version = buildinfo.Get().Version
+	cobra.AddTemplateFunc("gitgateVersion", func() string {
+		var b strings.Builder
+		writeVersion(&b)
+		return b.String()
+	})
+	root.SetVersionTemplate("{{gitgateVersion}}")
+	root.Flags().Bool("version", false, "print the version, commit, build date and Go version")
 	addSettingFlags(root.PersistentFlags(), a, "")
 	root.AddCommand(
 		newServeCmd(a),
@@ -59,6 +69,7 @@ reaches running servers within a second.`,
 		newNotifyCmd(a),
 		newBackupCmd(a),
 		newRestoreCmd(a),
+		newVersionCmd(a),
 	)
 	root.SetHelpCommand(newHelpCmd(root))
 	helpFunc := root.HelpFunc()

@@ -64,7 +64,7 @@ func TestHelpListsEveryCommandAndEveryEnvironmentVariable(t *testing.T) {
 		if code != 0 || stderr != "" {
 			t.Fatalf("gitgate %v: exit %d %q", args, code, stderr)
 		}
-		for _, want := range []string{"serve ", "migrate ", "user ", "token ", "group ", "repo ", "member ", "key ", "settings ", "ssh ",
+		for _, want := range []string{"serve ", "migrate ", "user ", "token ", "group ", "repo ", "member ", "key ", "settings ", "ssh ", "version ", "completion ",
 			"GITGATE_DATA_DIR ", "GITGATE_AUTH_LOCKOUT_WINDOW ", "GITGATE_SSH_MAX_AUTH_TRIES "} {
 			if !strings.Contains(stdout, "\n  "+want) {
 				t.Errorf("gitgate %v does not list %q:\n%s", args, want, stdout)
@@ -80,8 +80,8 @@ func TestUnknownCommandsFlagsAndTopicsFailWithOneLine(t *testing.T) {
 	}{
 		{[]string{"frobnicate"}, `gitgate: unknown command "frobnicate" (run gitgate help)`},
 		{[]string{"--frob"}, "gitgate: unknown flag: --frob"},
-		{[]string{"token"}, "gitgate: usage: gitgate token create|revoke|list|rotate … (see gitgate token --help)"},
-		{[]string{"token", "frob"}, `gitgate: unknown token command "frob": use create, revoke, list or rotate (see gitgate token --help)`},
+		{[]string{"token"}, "gitgate: usage: gitgate token create|revoke|list|show|rotate … (see gitgate token --help)"},
+		{[]string{"token", "frob"}, `gitgate: unknown token command "frob": use create, revoke, list, show or rotate (see gitgate token --help)`},
 		{[]string{"user", "2fa", "frob", "alice"}, `gitgate: unknown user 2fa command "frob": use enable or disable`},
 		{[]string{"token", "create", "--frob"}, "gitgate: unknown flag: --frob (see gitgate token create --help)"},
 		{[]string{"token", "list", "--user"}, "gitgate: flag needs an argument: --user (see gitgate token list --help)"},

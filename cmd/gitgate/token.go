@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,15 +14,23 @@ import (
 )
 
 func newTokenCmd(a *app) *cobra.Command {
-	return parentCmd("token", "Create, list, revoke and rotate personal access tokens",
+	c := parentCmd("token", "Create, list, show, revoke and rotate personal access tokens",
 		`  TOKEN=$(gitgate token create --user alice --name laptop --scopes read_repository,write_repository)
   gitgate token list --user alice
-  gitgate token revoke --id 7`,
+  gitgate token revoke --id 7
+  gitgate token revoke --user alice --all`,
 		newTokenCreateCmd(a),
 		newTokenRevokeCmd(a),
 		newTokenListCmd(a),
+		newTokenShowCmd(a),
 		newTokenRotateCmd(a),
 	)
+	for _, sub := range c.Commands() {
+		if sub.Flags().Lookup("user") != nil {
+			a.flagCompletion(sub, "user", usernames)
+		}
+	}
+	return c
 }
 
 func parseOptionalDate(s string) (*time.Time, error) {
@@ -86,18 +96,42 @@ func newTokenCreateCmd(a *app) *cobra.Command {
 
 func newTokenRevokeCmd(a *app) *cobra.Command {
 	var (
-		secret string
-		id     int64
-		json   bool
+		secret, user string
+		id           int64
+		all, json    bool
 	)
 	c := &cobra.Command{
-		Use:     "revoke (--token STRING | --id N) [--json]",
-		Short:   "Revoke a token, given by its value or its id",
-		Example: "  gitgate token revoke --id 7\n  gitgate token revoke --token token-string-here123 --json",
-		Args:    exactArgs(0),
+		Use:   "revoke (--token STRING | --id N | --user U --all) [--json]",
+		Short: "Revoke a token, given by its value or its id, or every token of a user",
+		Example: `  gitgate token revoke --id 7
+  gitgate token revoke --token token-string-here123 --json
+  gitgate token revoke --user alice --all`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if (secret == "") == (id == 0) {
+			given := 0
+			for _, set := range []bool{secret != "", id != 0, user != "" || all} {
+				if set {
+					given++
+				}
+			}
+			if given != 1 || (user != "") != all {
 				return usage(cmd)
+			}
+			if all {
+				if json {
+					return usagef("--json prints one token: it does not go with --all")
+				}
+				s, u, err := a.openWithUser(cmd.Context(), user)
+				if err != nil {
+					return err
+				}
+				defer s.close()
+				n, err := s.auth.RevokeUserTokens(cmd.Context(), u.ID)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "Revoked %s of %s\n", countTokens(n), u.Username)
+				return nil
 			}
 			s, err := a.open(cmd.Context())
 			if err != nil {
@@ -125,8 +159,17 @@ func newTokenRevokeCmd(a *app) *cobra.Command {
 	}
 	c.Flags().StringVar(&secret, "token", "", "the token string")
 	c.Flags().Int64Var(&id, "id", 0, "the token id")
+	c.Flags().StringVar(&user, "user", "", "with --all: the user whose tokens to revoke")
+	c.Flags().BoolVar(&all, "all", false, "revoke every token of --user that is not revoked yet (expired ones too)")
 	jsonFlag(c, &json)
 	return c
+}
+
+func countTokens(n int) string {
+	if n == 1 {
+		return "1 token"
+	}
+	return fmt.Sprintf("%d tokens", n)
 }
 
 func newTokenRotateCmd(a *app) *cobra.Command {
@@ -172,30 +215,42 @@ func newTokenRotateCmd(a *app) *cobra.Command {
 
 func newTokenListCmd(a *app) *cobra.Command {
 	var (
-		user string
-		json bool
+		user, state, expiresBefore string
+		json                       bool
 	)
 	c := &cobra.Command{
-		Use:     "list [--user U] [--json]",
-		Short:   "List tokens (all users', or one user's) with their state and last use",
-		Example: "  gitgate token list\n  gitgate token list --user alice --json",
-		Args:    exactArgs(0),
+		Use:   "list [--user U] [--state active|inactive|all] [--expires-before YYYY-MM-DD] [--json]",
+		Short: "List tokens (all users', or one user's) with their state, expiry and last use",
+		Example: `  gitgate token list
+  gitgate token list --user alice --json
+  gitgate token list --state active --expires-before 2030-01-31`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var f auth.TokenFilter
+			switch state {
+			case "all":
+			case "active", "inactive":
+				f.State = state
+			default:
+				return usagef("--state must be active, inactive or all, not %q", state)
+			}
+			before, err := parseOptionalDate(expiresBefore)
+			if err != nil {
+				return usagef("--expires-before: %v", err)
+			}
+			f.ExpiresBefore = before
 			ctx := cmd.Context()
 			s, err := a.open(ctx)
 			if err != nil {
 				return err
 			}
 			defer s.close()
-			var f auth.TokenFilter
-			names := map[int64]string{}
 			if user != "" {
 				u, err := s.user(ctx, user)
 				if err != nil {
 					return err
 				}
 				f.UserID = u.ID
-				names[u.ID] = u.Username
 			}
 			tokens, _, err := s.auth.ListTokens(ctx, f)
 			if err != nil {
@@ -209,26 +264,78 @@ func newTokenListCmd(a *app) *cobra.Command {
 				}
 				return printJSON(a.stdout, out)
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tUSER\tNAME\tSCOPES\tSTATE\tEXPIRES\tLAST USED")
+			t := a.newTable("ID", "USER", "NAME", "SCOPES", "STATE", "EXPIRES", "LAST USED").colourState(4)
 			for i := range tokens {
-				t := &tokens[i]
-				if _, ok := names[t.UserID]; !ok {
-					if u, err := s.auth.User(ctx, t.UserID); err == nil {
-						names[t.UserID] = u.Username
-					}
-				}
-				state := string(auth.StateOf(t, now))
-				if t.Impersonation {
-					state += " (impersonation)"
-				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, names[t.UserID], t.Name, strings.Join(t.Scopes, ","),
-					state, dateOrNever(t.ExpiresAt), timeOrNever(t.LastUsedAt))
+				tok := &tokens[i]
+				t.row(strconv.FormatInt(tok.ID, 10), s.username(ctx, tok.UserID), tok.Name, strings.Join(tok.Scopes, ","),
+					tokenState(tok, now), dateOrNever(tok.ExpiresAt), timeOrNever(tok.LastUsedAt))
 			}
-			return tw.Flush()
+			return t.print()
 		},
 	}
 	c.Flags().StringVar(&user, "user", "", "only this user's tokens")
+	c.Flags().StringVar(&state, "state", "all", "active (neither revoked nor expired), inactive, or all")
+	c.Flags().StringVar(&expiresBefore, "expires-before", "", "only tokens that expire before this date (YYYY-MM-DD)")
+	jsonFlag(c, &json)
+	return c
+}
+
+func tokenState(t *auth.Token, now time.Time) string {
+	state := string(auth.StateOf(t, now))
+	if t.Impersonation {
+		state += " (impersonation)"
+	}
+	return state
+}
+
+// username names a user for a table; a user that cannot be loaded shows
+// as its id.
+func (s *services) username(ctx context.Context, id int64) string {
+	u, err := s.userByID(ctx, id)
+	if err != nil {
+		return "#" + strconv.FormatInt(id, 10)
+	}
+	return u.Username
+}
+
+func newTokenShowCmd(a *app) *cobra.Command {
+	var json bool
+	c := &cobra.Command{
+		Use:     "show ID [--json]",
+		Short:   "Show one token: owner, scopes, state, expiry and last use (never its value)",
+		Example: "  gitgate token show 7\n  gitgate token show 7 --json",
+		Args:    exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil || id <= 0 {
+				return usagef("token id %q is not a number", args[0])
+			}
+			ctx := cmd.Context()
+			s, err := a.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			t, err := s.auth.Token(ctx, id)
+			if errors.Is(err, auth.ErrNotFound) {
+				return fmt.Errorf("no token with id %d", id)
+			}
+			if err != nil {
+				return err
+			}
+			now := s.auth.Now()
+			if json {
+				return printJSON(a.stdout, tokenJSON(t, now, ""))
+			}
+			desc := t.Description
+			if desc == "" {
+				desc = "-"
+			}
+			return a.fields("ID", strconv.FormatInt(t.ID, 10), "Name", t.Name, "Description", desc, "User", s.username(ctx, t.UserID),
+				"Scopes", strings.Join(t.Scopes, ","), "State", tokenState(t, now), "Created", timeOrNever(&t.CreatedAt),
+				"Expires", dateOrNever(t.ExpiresAt), "Last used", timeOrNever(t.LastUsedAt))
+		},
+	}
 	jsonFlag(c, &json)
 	return c
 }

@@ -13,19 +13,37 @@ import (
 )
 
 func newUserCmd(a *app) *cobra.Command {
-	return parentCmd("user", "Create, block, unblock and unlock users; turn two-factor authentication on or off",
+	c := parentCmd("user", "Create, list, show, change, block and delete users; turn two-factor authentication on or off",
 		`  gitgate user create --username alice --email alice@example.com
+  gitgate user list --blocked
   gitgate user block alice
   gitgate user 2fa enable alice`,
 		newUserCreateCmd(a),
+		newUserListCmd(a),
+		newUserShowCmd(a),
 		newUserBlockCmd(a, true),
 		newUserBlockCmd(a, false),
 		newUserUnlockCmd(a),
+		newUserPasswordCmd(a),
+		newUserAdminCmd(a),
+		newUserDeleteCmd(a),
 		parentCmd("2fa", "Turn a user's two-factor authentication on or off",
 			"  gitgate user 2fa enable alice\n  gitgate user 2fa disable alice",
 			newUser2FAEnableCmd(a),
 			newUser2FADisableCmd(a)),
 	)
+	// Every subcommand whose argument is a username completes it.
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			if strings.Contains(sub.Use, "USERNAME") && sub.ValidArgsFunction == nil {
+				sub.ValidArgsFunction = a.complete(0, usernames)
+			}
+			walk(sub)
+		}
+	}
+	walk(c)
+	return c
 }
 
 func newUserCreateCmd(a *app) *cobra.Command {
@@ -65,7 +83,7 @@ func newUserCreateCmd(a *app) *cobra.Command {
 				return err
 			}
 			if json {
-				return printJSON(a.stdout, a.userJSON(u))
+				return printJSON(a.stdout, a.userJSON(s, u))
 			}
 			fmt.Fprintf(a.stdout, "Created user %s (id %d)\n", u.Username, u.ID)
 			return nil
@@ -112,19 +130,24 @@ func userCmd(a *app, use, short, example string, do func(ctx context.Context, s 
 		Example: example,
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, u, err := a.openWithUser(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			line, err := do(cmd.Context(), s, u)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(a.stdout, line)
-			return nil
+			return a.withUser(cmd.Context(), args[0], do)
 		},
 	}
+}
+
+// withUser does one thing to a user and prints the line it returns.
+func (a *app) withUser(ctx context.Context, username string, do func(ctx context.Context, s *services, u *auth.User) (string, error)) error {
+	s, u, err := a.openWithUser(ctx, username)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	line, err := do(ctx, s, u)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stdout, line)
+	return nil
 }
 
 func newUserBlockCmd(a *app, block bool) *cobra.Command {
