@@ -252,10 +252,11 @@ func Eval[T any](p *Page, expr string) T {
 	return run(p, "evaluate", chromedp.Evaluate[T](expr))
 }
 
-// Screenshot saves the whole page as a PNG.
+// Screenshot saves the whole page as a PNG (quality 100 is PNG; below,
+// chromium writes JPEG).
 func (p *Page) Screenshot(path string) {
 	p.t.Helper()
-	png := run(p, "screenshot", chromedp.FullScreenshot(90))
+	png := run(p, "screenshot", chromedp.FullScreenshot(100))
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		p.t.Fatal(err)
 	}
