@@ -15,6 +15,7 @@ import (
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/internal/testdb"
 	"github.com/gitgate/gitgate/internal/testenv"
+	"github.com/gitgate/gitgate/logging"
 	"github.com/gitgate/gitgate/server"
 	"github.com/gitgate/gitgate/store"
 )
@@ -360,5 +361,57 @@ func TestUnknownPagesAreThe404PageAndGitAndTheAPIStillAnswer(t *testing.T) {
 	}
 	if code, body := c.get("/"); code != http.StatusOK || !strings.Contains(body, `name="user[login]"`) {
 		t.Fatalf("/ for a visitor: %d", code)
+	}
+}
+
+// syncBuffer is a log destination tests can read while the server writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestNoPasswordTokenOrSessionReachesTheLog(t *testing.T) {
+	var buf syncBuffer
+	log, err := logging.New(&buf, "text", "debug")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := testenv.Start(t, testenv.Options{Log: log})
+	env.User("alice", testenv.UserOpts{Password: "alice-password-1"})
+	c := newClient(t, env.URL)
+	c.post("/users/sign_in", url.Values{"authenticity_token": {c.formToken("/users/sign_in")},
+		"user[login]": {"alice"}, "user[password]": {"wrong-secret-password"}})
+	c.signInHTTP("alice", "alice-password-1")
+	c.post(tokensPath, createForm(c.formToken(tokensPath), "ci", "", "api"))
+	_, page := c.get(tokensPath)
+	secret := regexp.MustCompile(`value="(glpat-[^"]+)"`).FindStringSubmatch(page)
+	if secret == nil {
+		t.Fatal("no token shown")
+	}
+	c.post(tokensPath, url.Values{"personal_access_token[name]": {"no form token"}}) // a 403, logged
+	base, _ := url.Parse(env.URL)
+	var session string
+	for _, ck := range c.c.Jar.Cookies(base) {
+		if ck.Name == "_gitgate_session" {
+			session = ck.Value
+		}
+	}
+	logged := buf.String()
+	if !strings.Contains(logged, "web sign-in failed") || !strings.Contains(logged, "form token") {
+		t.Fatalf("the log lacks the events of the test:\n%s", logged)
+	}
+	for what, s := range map[string]string{"wrong password": "wrong-secret-password", "password": "alice-password-1",
+		"token": secret[1], "session": session} {
+		if s == "" || strings.Contains(logged, s) {
+			t.Errorf("the %s (%q) is in the log", what, s)
+		}
 	}
 }

@@ -226,9 +226,3 @@ func (h *Handler) signOut(q *request) error {
 	q.redirect(signInPath)
 	return nil
 }
-
-// endOtherSessions signs the user's other browsers out, keeping this
-// one: call it after a password or two-factor change.
-func (h *Handler) endOtherSessions(q *request) error {
-	return h.auth.EndOtherSessions(q.ctx(), q.user.ID, q.sessionSecret)
-}
