@@ -103,6 +103,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := h.newRequest(w, r)
+		q.lang = h.catalog.choose(nil, r.Header.Get("Accept-Language"))
 		h.log.Info("web: cross-origin request refused", "method", r.Method, "path", r.URL.Path,
 			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
 		h.renderError(q, errCrossOrigin)
@@ -158,6 +159,9 @@ func (h *Handler) handle(pattern string, who access, fn func(*request) error) {
 // prepare loads the session, chooses the language, enforces who, and for
 // state-changing methods parses the form and checks its token.
 func (h *Handler) prepare(q *request, who access) error {
+	// The browser's language first, so that even a failure to load the
+	// session (503) is explained in it; then the user's own choice.
+	q.lang = h.catalog.choose(nil, q.r.Header.Get("Accept-Language"))
 	if err := h.loadSession(q); err != nil {
 		return err
 	}
