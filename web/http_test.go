@@ -415,3 +415,21 @@ func TestNoPasswordTokenOrSessionReachesTheLog(t *testing.T) {
 		}
 	}
 }
+
+func TestTheUsersLanguageWinsOverTheBrowsers(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	u := env.User("alice", testenv.UserOpts{Password: "alice-password-1"})
+	c := newClient(t, env.URL)
+	c.signInHTTP("alice", "alice-password-1")
+	english := map[string]string{"Accept-Language": "en-US,en;q=0.9"}
+	if _, body := c.do(http.MethodGet, tokensPath, nil, english); !strings.Contains(body, `<html lang="en">`) {
+		t.Fatal("not English before a choice")
+	}
+	if err := env.Server.Auth.SetPreferredLanguage(context.Background(), u.ID, "ja"); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := c.do(http.MethodGet, tokensPath, nil, english)
+	if !strings.Contains(body, `<html lang="ja">`) || !strings.Contains(body, "パーソナルアクセストークン") || resp.Header.Get("Content-Language") != "ja" {
+		t.Fatal("the user's choice of Japanese is not followed")
+	}
+}
