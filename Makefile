@@ -10,7 +10,7 @@ DATE      ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 BUILDINFO := github.com/gitgate/gitgate/internal/buildinfo
 LDFLAGS   := -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT) -X $(BUILDINFO).date=$(DATE)
 
-.PHONY: run test build lint bench readme docs clean
+.PHONY: run test build lint bench readme docs screenshots clean
 
 ## run: build and start a server with the defaults (SQLite and repositories in ./data)
 run: build
@@ -41,6 +41,10 @@ docs:
 ## bench: Go benchmarks (token authentication, API)
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./auth/ ./api/
+
+## screenshots: PNGs of the main pages in docs/screenshots (needs chromium)
+screenshots:
+	$(GO) test -count=1 -run '^TestScreenshots$$' ./web/ -screenshots=$(CURDIR)/docs/screenshots
 
 clean:
 	rm -rf bin

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gitgate/gitgate/store"
@@ -39,7 +40,7 @@ func (s *Service) UnlockUser(ctx context.Context, id int64) (*User, error) {
 // password and locked accounts cost one hash too and get the same answer
 // as a wrong password, so the answer reveals nothing about the account.
 func (s *Service) checkLogin(ctx context.Context, username, password string, count func() error) (*store.User, error) {
-	u, err := s.db.UserByUsername(ctx, username)
+	u, err := s.loginUser(ctx, username)
 	if errors.Is(err, store.ErrNotFound) {
 		if _, err := s.passwords.verify(ctx, dummyHash, password, count); err != nil {
 			return nil, err
@@ -94,4 +95,14 @@ func (s *Service) checkLogin(ctx context.Context, username, password string, cou
 		u.FailedAttempts = 0
 	}
 	return u, nil
+}
+
+// loginUser finds the account a sign-in names: by email when the login
+// has an '@' (no username can), else by username, as GitLab's login field
+// accepts either.
+func (s *Service) loginUser(ctx context.Context, login string) (*store.User, error) {
+	if strings.Contains(login, "@") {
+		return s.db.UserByEmail(ctx, login)
+	}
+	return s.db.UserByUsername(ctx, login)
 }

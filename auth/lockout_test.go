@@ -61,7 +61,7 @@ func TestAccountLockoutRules(t *testing.T) {
 				}
 				for i, s := range r.steps {
 					for range s.wrong {
-						if _, err := f.svc.CheckLogin(ctx, name, "wrong password"); !errors.Is(err, auth.ErrInvalidCredential) {
+						if _, err := f.svc.CheckLogin(ctx, name, "wrong password", nil); !errors.Is(err, auth.ErrInvalidCredential) {
 							t.Fatalf("step %d: wrong password: %v", i, err)
 						}
 					}
@@ -74,7 +74,7 @@ func TestAccountLockoutRules(t *testing.T) {
 					if s.right == none {
 						continue
 					}
-					_, err := f.svc.CheckLogin(ctx, name, right)
+					_, err := f.svc.CheckLogin(ctx, name, right, nil)
 					if (s.right == accepted) != (err == nil) {
 						t.Fatalf("step %d: right password: %v, want accepted %v", i, err, s.right == accepted)
 					}

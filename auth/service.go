@@ -26,6 +26,9 @@ type Service struct {
 	secrets  *secrets.Keyring
 	// passwords bounds concurrent password hashing (password_limit.go).
 	passwords *passwordLimiter
+	// sessionIdle and sessionAbsolute are the web sessions' lifetimes
+	// (sessions.go); zero takes the defaults.
+	sessionIdle, sessionAbsolute time.Duration
 }
 
 // Option configures a Service.

@@ -45,6 +45,9 @@ type User struct {
 	// LockedAt is when they locked the account (see Locked).
 	FailedAttempts int
 	LockedAt       *time.Time
+	// PreferredLanguage is the language chosen for the pages; empty
+	// follows the browser.
+	PreferredLanguage string
 }
 
 func userFrom(u *store.User) *User {
@@ -53,7 +56,7 @@ func userFrom(u *store.User) *User {
 	}
 	return &User{ID: u.ID, Username: u.Username, Email: u.Email, Name: u.Name, Admin: u.Admin, Bot: u.Bot,
 		State: u.State, OTPEnabled: u.OTPEnabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
-		FailedAttempts: u.FailedAttempts, LockedAt: u.LockedAt}
+		FailedAttempts: u.FailedAttempts, LockedAt: u.LockedAt, PreferredLanguage: u.PreferredLanguage}
 }
 
 // UserFilter narrows ListUsers. Zero values do not filter.

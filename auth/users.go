@@ -248,12 +248,16 @@ func (s *Service) SetBlocked(ctx context.Context, id int64, blocked bool) (*User
 	return userFrom(u), nil
 }
 
-// CheckLogin verifies a username and password for a web sign-in (first
-// step; 2FA users then need VerifySecondFactor). Bots and blocked users
-// never sign in; a locked account answers as a wrong password does. It
-// fails with ErrBusy when too many passwords are being verified at once.
-func (s *Service) CheckLogin(ctx context.Context, username, password string) (*User, error) {
-	u, err := s.checkLogin(ctx, username, password, nil)
+// CheckLogin verifies a username (or email) and password for a web
+// sign-in (first step; 2FA users then need VerifySecondFactor). Bots and
+// blocked users never sign in; a locked account answers as a wrong
+// password does. It fails with ErrBusy when too many passwords are being
+// verified at once. count, when set, is called as Credential.CountAttempt
+// is: after the verification has its slot and before the hash is
+// computed, so the web door counts sign-ins against the same per-address
+// lockout as Git.
+func (s *Service) CheckLogin(ctx context.Context, login, password string, count func() error) (*User, error) {
+	u, err := s.checkLogin(ctx, login, password, count)
 	if err != nil {
 		return nil, err
 	}

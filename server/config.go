@@ -64,6 +64,11 @@ type Config struct {
 	// Negative: none (tests only).
 	PruneGrace time.Duration
 
+	// SessionIdleTimeout and SessionLifetime end a web session idle for
+	// that long, or that old (docs/web.md#sessions).
+	SessionIdleTimeout time.Duration
+	SessionLifetime    time.Duration
+
 	HousekeepingDelay time.Duration
 	DisablePackCache  bool
 

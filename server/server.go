@@ -107,7 +107,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 
 	// Services.
 	s.Auth = auth.New(db, auth.WithClock(cfg.Now), auth.WithLogger(log), auth.WithSecrets(keys),
-		auth.WithPasswordConcurrency(cfg.PasswordConcurrency, cfg.PasswordQueueTimeout))
+		auth.WithPasswordConcurrency(cfg.PasswordConcurrency, cfg.PasswordQueueTimeout),
+		auth.WithSessionLifetimes(cfg.SessionIdleTimeout, cfg.SessionLifetime))
 	s.registerPasswordMetrics()
 	s.Repos = repos.New(db, cfg.RepoRoot(), cfg.Now)
 	created, generated, err := s.Auth.EnsureRoot(ctx, cfg.InitialRootPassword)
@@ -149,6 +150,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		return nil, fmt.Errorf("GITGATE_TRUSTED_PROXIES: %w", err)
 	}
 	gitHTTP := s.newGitHTTP()
+	if gitHTTP.Fallback, err = s.newWeb(keys); err != nil {
+		return nil, err
+	}
 	if s.ssh, err = s.newSSH(); err != nil {
 		return nil, err
 	}
@@ -198,8 +202,9 @@ func (s *Server) registerPasswordMetrics() {
 // Config is the effective configuration.
 func (s *Server) Config() Config { return s.cfg }
 
-// routes mounts the HTTP doors: the server's own pages under /-/, the API
-// under /api/v4/ and Git at "/" (the least specific pattern).
+// routes mounts the HTTP doors: the server's own endpoints under /-/, the
+// API under /api/v4/ and Git at "/" (the least specific pattern), whose
+// fallback serves the web pages for every path that is not a Git route.
 func (s *Server) routes(gitHTTP http.Handler, api http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /-/health", func(w http.ResponseWriter, r *http.Request) {

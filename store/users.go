@@ -31,6 +31,9 @@ type User struct {
 	// concurrent sign-ins on several replicas count correctly.
 	FailedAttempts int        `db:"failed_attempts"`
 	LockedAt       *time.Time `db:"locked_at"`
+	// PreferredLanguage is the pages' language the user chose; empty
+	// follows the browser. Only SetUserLanguage writes it.
+	PreferredLanguage string `db:"preferred_language"`
 }
 
 // User states.
@@ -40,7 +43,7 @@ const (
 )
 
 const userColumns = `id, username, username_lower, email, email_lower, name, password_hash, admin, bot, state,
-	otp_secret, otp_enabled, otp_recovery_codes, otp_last_step, created_at, updated_at, failed_attempts, locked_at`
+	otp_secret, otp_enabled, otp_recovery_codes, otp_last_step, created_at, updated_at, failed_attempts, locked_at, preferred_language`
 
 // InsertUser stores u and sets its ID.
 func (db *DB) InsertUser(ctx context.Context, u *User) error {
@@ -156,6 +159,15 @@ func (db *DB) UserByUsername(ctx context.Context, username string) (*User, error
 	var u User
 	if err := db.get(ctx, &u, `SELECT `+userColumns+` FROM users WHERE username_lower=?`, strings.ToLower(username)); err != nil {
 		return nil, fmt.Errorf("user %q: %w", username, err)
+	}
+	return &u, nil
+}
+
+// UserByEmail loads one user by email, case-insensitively.
+func (db *DB) UserByEmail(ctx context.Context, email string) (*User, error) {
+	var u User
+	if err := db.get(ctx, &u, `SELECT `+userColumns+` FROM users WHERE email_lower=?`, strings.ToLower(email)); err != nil {
+		return nil, fmt.Errorf("user by email: %w", err)
 	}
 	return &u, nil
 }

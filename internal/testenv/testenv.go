@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -40,6 +41,9 @@ type Options struct {
 	Dialect store.Dialect // default SQLite
 	// Configure may change the server configuration before start.
 	Configure func(*server.Config)
+	// Log receives the server's log (default: discarded, or stderr with
+	// GITGATE_TEST_LOG set).
+	Log *slog.Logger
 }
 
 // Start runs a server for the test and stops it at cleanup.
@@ -65,6 +69,9 @@ func Start(t testing.TB, o Options) *Env {
 	log := logging.Discard()
 	if os.Getenv("GITGATE_TEST_LOG") != "" {
 		log, _ = logging.New(os.Stderr, "text", "debug")
+	}
+	if o.Log != nil {
+		log = o.Log
 	}
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
