@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/gitgate/gitgate/secrets"
 	"github.com/gitgate/gitgate/web"
@@ -19,18 +18,11 @@ func (s *Server) newWeb(keys *secrets.Keyring) (http.Handler, error) {
 		Log:            s.log,
 		Throttle:       s.throttle,
 		TrustedProxies: s.trustedProxies,
-		SecureCookies:  secureCookies(s.cfg),
+		SecureCookies:  s.cfg.HTTPS() || s.cfg.NativeTLS(),
 		Links: func() web.Links {
 			l := s.apiLinks()
 			return web.Links{BaseURL: l.BaseURL, SSHAddr: l.SSHAddr}
 		},
 		Metrics: s.Metrics,
 	})
-}
-
-// secureCookies says whether browsers reach gitgate over https, so that
-// every cookie must be Secure (docs/web.md#cookies). The external URL is
-// what people type; a server that terminates TLS itself is https too.
-func secureCookies(cfg Config) bool {
-	return strings.HasPrefix(strings.ToLower(cfg.ExternalURL), "https://")
 }

@@ -51,7 +51,7 @@ type Config struct {
 	// TrustedProxies may tell the client address in X-Forwarded-For.
 	TrustedProxies []netip.Prefix
 	// SecureCookies marks every cookie Secure: set it when people reach
-	// gitgate over https (server.secureCookies decides).
+	// gitgate over https (the server decides: an https external URL or native TLS; docs/web.md#cookies).
 	SecureCookies bool
 	// Links returns the external addresses at request time.
 	Links func() Links
