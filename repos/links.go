@@ -1,6 +1,9 @@
 package repos
 
-import "strings"
+import (
+	"net"
+	"strings"
+)
 
 // HTTPCloneURL is a project's clone URL over HTTP(S): the external base
 // URL and the project's path with ".git", as GitLab's http_url_to_repo.
@@ -16,9 +19,15 @@ func SSHCloneURL(sshAddr, fullPath string) string {
 	if sshAddr == "" {
 		return ""
 	}
-	host, port, ok := strings.Cut(sshAddr, ":")
-	if !ok || port == "22" {
-		return "git@" + strings.TrimSuffix(sshAddr, ":22") + ":" + fullPath + ".git"
+	host, port, err := net.SplitHostPort(sshAddr)
+	if err != nil {
+		host, port = sshAddr, "22"
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port == "22" {
+		return "git@" + host + ":" + fullPath + ".git"
 	}
 	return "ssh://git@" + host + ":" + port + "/" + fullPath + ".git"
 }

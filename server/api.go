@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/gitgate/gitgate/api"
@@ -49,10 +51,28 @@ func (s *Server) apiLinks() api.Links {
 	if strings.HasSuffix(base, ":0") || strings.Contains(base, ":0/") {
 		base = "http://" + s.HTTPAddr()
 	}
-	ssh := s.cfg.SSHAddr
-	if strings.HasSuffix(ssh, ":0") {
-		// The SSH door binds later; an address with port 0 is no address.
-		ssh = ""
+	return api.Links{BaseURL: strings.TrimRight(base, "/"), SSHAddr: sshLinkAddr(s.cfg.SSHAddr, s.SSHAddr(), base)}
+}
+
+// sshLinkAddr is the host:port shown in SSH clone URLs. Port 0 is the
+// port the SSH door bound (none yet: no address); a listener on every
+// interface (0.0.0.0, ::) is reached at the external URL's host.
+func sshLinkAddr(configured, bound, baseURL string) string {
+	addr := configured
+	if strings.HasSuffix(addr, ":0") {
+		addr = bound
+		if strings.HasSuffix(addr, ":0") {
+			return ""
+		}
 	}
-	return api.Links{BaseURL: strings.TrimRight(base, "/"), SSHAddr: ssh}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		if u, err := url.Parse(baseURL); err == nil && u.Hostname() != "" {
+			host = u.Hostname()
+		}
+	}
+	return net.JoinHostPort(host, port)
 }
