@@ -94,11 +94,11 @@ func (h *Handler) adminUsersPage(q *request) error {
 
 // Form fields of the new user form, as GitLab names them.
 const (
-	fieldNewUsername = "user[username]"
-	fieldNewName     = "user[name]"
-	fieldNewEmail    = "user[email]"
+	fieldNewUsername     = "user[username]"
+	fieldNewName         = "user[name]"
+	fieldNewEmail        = "user[email]"
 	fieldNewUserPassword = "user[password]"
-	fieldNewAdmin    = "user[admin]"
+	fieldNewAdmin        = "user[admin]"
 )
 
 // newUserForm is the new user form, as posted on an error.

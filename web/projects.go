@@ -50,8 +50,8 @@ type projectRow struct {
 
 // projectsData is the list page's data.
 type projectsData struct {
-	Projects         []projectRow
-	Total, Page      int
+	Projects           []projectRow
+	Total, Page        int
 	PrevPage, NextPage int
 }
 
