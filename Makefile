@@ -3,7 +3,7 @@ GO        ?= go
 BIN       ?= bin/gitgate
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test build lint bench readme clean
+.PHONY: run test build lint bench readme screenshots clean
 
 ## run: build and start a server with the defaults (SQLite and repositories in ./data)
 run: build
@@ -30,6 +30,10 @@ readme:
 ## bench: Go benchmarks (token authentication, API)
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./auth/ ./api/
+
+## screenshots: PNGs of the main pages in docs/screenshots (needs chromium)
+screenshots:
+	$(GO) test -count=1 -run '^TestScreenshots' ./web/ -screenshots=$(CURDIR)/docs/screenshots
 
 clean:
 	rm -rf bin
