@@ -44,7 +44,7 @@ bench:
 
 ## screenshots: PNGs of the main pages in docs/screenshots (needs chromium)
 screenshots:
-	$(GO) test -count=1 -run '^TestScreenshots$$' ./web/ -screenshots=$(CURDIR)/docs/screenshots
+	$(GO) test -count=1 -run '^TestScreenshots' ./web/ -screenshots=$(CURDIR)/docs/screenshots
 
 clean:
 	rm -rf bin

@@ -209,16 +209,8 @@ func (l Links) web(path string) string { return strings.TrimRight(l.BaseURL, "/"
 // instance has no SSH address to show.
 func (l Links) SSHURL(path string) string { return l.sshURL(path) }
 
-func (l Links) sshURL(path string) string {
-	if l.SSHAddr == "" {
-		return ""
-	}
-	host, port, ok := strings.Cut(l.SSHAddr, ":")
-	if !ok || port == "22" {
-		return "git@" + strings.TrimSuffix(l.SSHAddr, ":22") + ":" + path + ".git"
-	}
-	return "ssh://git@" + host + ":" + port + "/" + path + ".git"
-}
+// sshURL is ssh_url_to_repo: the one rule for clone URLs is repos'.
+func (l Links) sshURL(path string) string { return repos.SSHCloneURL(l.SSHAddr, path) }
 
 // Namespace is GitLab's NamespaceBasic entity as embedded in projects.
 type Namespace struct {
@@ -289,7 +281,7 @@ func ProjectJSON(p *repos.Project, l Links, owner *auth.User) Project {
 	out := Project{
 		ID: p.ID, Description: p.Description, Name: p.Name, NameWithNamespace: nsName + " / " + p.Name,
 		Path: p.Path, PathWithNamespace: full, CreatedAt: FormatTime(p.CreatedAt), DefaultBranch: p.DefaultBranch,
-		TagList: []string{}, Topics: []string{}, SSHURLToRepo: l.sshURL(full), HTTPURLToRepo: l.web(full + ".git"),
+		TagList: []string{}, Topics: []string{}, SSHURLToRepo: l.sshURL(full), HTTPURLToRepo: repos.HTTPCloneURL(l.BaseURL, full),
 		WebURL: l.web(full), LastActivityAt: FormatTime(p.LastActivityAt), Visibility: p.Visibility, CreatorID: p.CreatorID,
 		Namespace: Namespace{ID: p.Namespace.ID, Name: nsName, Path: p.Namespace.Path, Kind: kind,
 			FullPath: p.Namespace.FullPath, ParentID: p.Namespace.ParentID, WebURL: l.web(namespaceWebPath(p.Namespace))},

@@ -225,14 +225,14 @@ func blockUser(c *call) error {
 	if err != nil {
 		return err
 	}
-	if u.ID == c.user().ID {
-		return forbidden("The API initiating user cannot be blocked by the API")
-	}
-	if u.State == auth.UserBlocked {
+	if u.State == auth.UserBlocked && u.ID != c.user().ID {
 		writeJSON(c.w, http.StatusCreated, nil)
 		return nil
 	}
-	if _, err := c.h.auth.SetBlocked(c.ctx, u.ID, true); err != nil {
+	if _, err := c.h.auth.BlockUser(c.ctx, c.user().ID, u.ID); err != nil {
+		if errors.Is(err, auth.ErrBlockSelf) {
+			return forbidden("The API initiating user cannot be blocked by the API")
+		}
 		return err
 	}
 	writeJSON(c.w, http.StatusCreated, true)

@@ -248,6 +248,20 @@ func (s *Service) SetBlocked(ctx context.Context, id int64, blocked bool) (*User
 	return userFrom(u), nil
 }
 
+// ErrBlockSelf refuses a user blocking their own account: the admin
+// doing it would lock themself out in the middle of the request (GitLab
+// refuses it in the API and the admin area alike).
+var ErrBlockSelf = errors.New("you cannot block your own account")
+
+// BlockUser blocks a user on behalf of actorID (the admin asking), with
+// the doors' one rule: nobody blocks themself.
+func (s *Service) BlockUser(ctx context.Context, actorID, id int64) (*User, error) {
+	if actorID == id {
+		return nil, ErrBlockSelf
+	}
+	return s.SetBlocked(ctx, id, true)
+}
+
 // CheckLogin verifies a username (or email) and password for a web
 // sign-in (first step; 2FA users then need VerifySecondFactor). Bots and
 // blocked users never sign in; a locked account answers as a wrong

@@ -178,7 +178,8 @@ func (e *Engine) Prepare(ctx context.Context, op *Op, cmd *gitproc.Command) *Ref
 }
 
 // Run starts git for a prepared command and waits for it: the one place
-// a door's git starts. A successful push is handed to housekeeping. The
+// a door's git starts. A successful push is recorded as the project's
+// last activity and handed to housekeeping. The
 // duration of a service run (not of an advertisement) is observed.
 func (e *Engine) Run(ctx context.Context, op *Op, cmd gitproc.Command) error {
 	start := time.Now()
@@ -189,10 +190,25 @@ func (e *Engine) Run(ctx context.Context, op *Op, cmd gitproc.Command) error {
 	if e.Metrics != nil {
 		e.Metrics.GitDuration.WithLabelValues(op.Transport, string(op.Service)).Observe(time.Since(start).Seconds())
 	}
-	if err == nil && op.Service == gitproc.ReceivePack && e.AfterPush != nil {
-		e.AfterPush(cmd.RepoDir)
+	if err == nil && op.Service == gitproc.ReceivePack {
+		e.recordPush(ctx, op)
+		if e.AfterPush != nil {
+			e.AfterPush(cmd.RepoDir)
+		}
 	}
 	return err
+}
+
+// recordPush notes the push as the project's last activity (the
+// projects page shows it). The push has succeeded whatever happens here,
+// so a failure is logged, never returned.
+func (e *Engine) recordPush(ctx context.Context, op *Op) {
+	if e.Repos == nil || op.Decision.Project == nil {
+		return
+	}
+	if err := e.Repos.RecordPush(context.WithoutCancel(ctx), op.Decision.Project.ID); err != nil {
+		e.log().Warn("record push activity", "project", op.Decision.Project.FullPath(), "err", err)
+	}
 }
 
 // Finish counts the bytes op moved and, unless result is "" (a request

@@ -176,8 +176,9 @@ func TestMalformedRequests(t *testing.T) {
 		{"GET on an RPC endpoint", "GET", "/grp/private.git/git-upload-pack", cred, 405},
 		{"path traversal", "GET", "/grp/../etc/passwd/info/refs?service=git-upload-pack", cred, 404},
 		{"no namespace", "GET", "/private.git/info/refs?service=git-upload-pack", cred, 404},
-		// Not a Git route: the web pages' sign-in (docs/web.md).
+		// "/" is no repository: the pages door answers it (its sign-in page).
 		{"root", "GET", "/", nil, 200},
+		{"no repository at the root", "GET", "/info/refs?service=git-upload-pack", cred, 404},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

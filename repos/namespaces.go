@@ -79,3 +79,35 @@ func (s *Service) CanSeeNamespace(ctx context.Context, p *auth.Principal, ns *Na
 	}
 	return s.db.HasMembershipWithin(ctx, p.User.ID, ns.row())
 }
+
+// CreatableNamespaces lists where p may create a project: their own
+// namespace first, then the groups CanCreateProjectIn allows, by path
+// (every group for an admin). The New project form offers these.
+func (s *Service) CreatableNamespaces(ctx context.Context, p *auth.Principal) ([]Namespace, error) {
+	if p.IsAnonymous() {
+		return nil, nil
+	}
+	var out []Namespace
+	own, err := s.db.NamespaceByPath(ctx, p.User.Username)
+	switch {
+	case err == nil:
+		out = append(out, *namespaceFrom(own))
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, err
+	}
+	groups, err := s.db.GroupsWithMembership(ctx, p.User.ID, p.User.Admin)
+	if err != nil {
+		return nil, err
+	}
+	for i := range groups {
+		ns := namespaceFrom(&groups[i])
+		ok, err := s.CanCreateProjectIn(ctx, p, ns)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, *ns)
+		}
+	}
+	return out, nil
+}

@@ -348,3 +348,10 @@ func (s *Service) ProtectedBranches(ctx context.Context, projectID int64) ([]acc
 	}
 	return rules, nil
 }
+
+// RecordPush notes a successful push as the project's last activity
+// (GitLab's last_activity_at), which the projects list shows as its last
+// push.
+func (s *Service) RecordPush(ctx context.Context, projectID int64) error {
+	return s.db.TouchProject(ctx, projectID, s.now().UTC().Truncate(time.Millisecond))
+}

@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/gitgate/gitgate/api"
@@ -51,6 +53,7 @@ func (s *Server) apiLinks() api.Links {
 	if strings.HasSuffix(l.BaseURL, ":0") || strings.Contains(l.BaseURL, ":0/") {
 		l.BaseURL = s.scheme() + "://" + s.HTTPAddr()
 	}
+	l.SSHAddr = sshLinkAddr(s.cfg.SSHAddr, s.SSHAddr(), l.BaseURL)
 	return l
 }
 
@@ -58,10 +61,29 @@ func (s *Server) apiLinks() api.Links {
 // --json uses them too, so it prints the URLs the API would.
 func (c Config) Links() api.Links {
 	c = c.Defaults()
-	ssh := c.SSHAddr
-	if strings.HasSuffix(ssh, ":0") {
-		// The SSH door binds later; an address with port 0 is no address.
-		ssh = ""
+	base := strings.TrimRight(c.ExternalURL, "/")
+	return api.Links{BaseURL: base, SSHAddr: sshLinkAddr(c.SSHAddr, c.SSHAddr, base)}
+}
+
+// sshLinkAddr is the host:port shown in SSH clone URLs. Port 0 is the
+// port the SSH door bound (none yet: no address); a listener on every
+// interface (0.0.0.0, ::) is reached at the external URL's host.
+func sshLinkAddr(configured, bound, baseURL string) string {
+	addr := configured
+	if strings.HasSuffix(addr, ":0") {
+		addr = bound
+		if strings.HasSuffix(addr, ":0") {
+			return ""
+		}
 	}
-	return api.Links{BaseURL: strings.TrimRight(c.ExternalURL, "/"), SSHAddr: ssh}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		if u, err := url.Parse(baseURL); err == nil && u.Hostname() != "" {
+			host = u.Hostname()
+		}
+	}
+	return net.JoinHostPort(host, port)
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -118,7 +119,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	if created && generated != "" {
 		// Shown once, on the terminal of whoever started the first
 		// server; deliberately not through the redacting logger.
-		fmt.Fprintf(os.Stderr, "\n  Created the admin user root with password: %s\n  It will not be shown again; change it or set GITGATE_INITIAL_ROOT_PASSWORD next time.\n\n", generated)
+		fmt.Fprint(os.Stderr, rootPasswordMessage(generated, cfg.ExternalURL))
 	} else if created {
 		log.Info("created the admin user root with the password from GITGATE_INITIAL_ROOT_PASSWORD")
 	}
@@ -175,6 +176,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	// a long-running gateway should not keep resident.
 	debug.FreeOSMemory()
 	return s, nil
+}
+
+// rootPasswordMessage is what the first start prints about root's
+// generated password: once, and where to change it (docs/web.md#profile).
+func rootPasswordMessage(password, externalURL string) string {
+	base := strings.TrimRight(externalURL, "/")
+	return fmt.Sprintf("\n  Created the admin user root with password: %s\n"+
+		"  It will not be shown again. Sign in at %s/users/sign_in and change it at\n"+
+		"  %s/-/user_settings/password/edit (or set GITGATE_INITIAL_ROOT_PASSWORD next time).\n\n", password, base, base)
 }
 
 // registerPasswordMetrics exports the password limiter's counters

@@ -475,3 +475,19 @@ func (db *DB) SoleOwnedGroups(ctx context.Context, userID int64, ownerLevel int)
 	}
 	return out, nil
 }
+
+// GroupsWithMembership lists, by full path, the groups where userID is a
+// member of the group itself or of a group above it (any level), or
+// every group when all is set: the candidates a project may be created
+// in. The service decides with its own rule which of them qualify.
+func (db *DB) GroupsWithMembership(ctx context.Context, userID int64, all bool) ([]Namespace, error) {
+	var out []Namespace
+	err := db.selectAll(ctx, &out, `SELECT `+nsColumns+` FROM namespaces n WHERE n.kind='group' AND (? OR EXISTS (
+		SELECT 1 FROM members m JOIN namespaces g ON g.id = m.source_id
+		WHERE m.source_type='namespace' AND m.user_id=? AND n.traversal_ids LIKE g.traversal_ids || '%'))
+		ORDER BY n.full_path_lower`, all, userID)
+	if err != nil {
+		return nil, fmt.Errorf("groups of user %d: %w", userID, err)
+	}
+	return out, nil
+}

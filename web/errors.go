@@ -4,8 +4,10 @@ import (
 	"errors"
 	"net/http"
 
+	perm "github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/logging"
+	"github.com/gitgate/gitgate/repos"
 )
 
 // pageError is an error page: its status and the catalog keys of its
@@ -44,7 +46,7 @@ func classify(err error) *pageError {
 		return errUnavailable
 	case errors.Is(err, auth.ErrBusy):
 		return errBusy
-	case errors.Is(err, auth.ErrNotFound):
+	case errors.Is(err, auth.ErrNotFound), errors.Is(err, perm.ErrNotFound), errors.Is(err, repos.ErrNamespaceNotFound):
 		return errNotFound
 	case errors.Is(err, auth.ErrForbidden):
 		return errForbidden

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/repos"
 )
 
 // testHandler is a Handler with its templates and catalogs but no
@@ -76,6 +77,52 @@ func TestEveryPageRendersInEveryLanguage(t *testing.T) {
 			[]string{`<p class="field-error" id="personal_access_token_expires_at-error">bad date</p>`, `aria-invalid="true"`}},
 		{"revoke confirmation", "token_revoke", alice, &page{Title: "tokens.revoke.title", Nav: "tokens", Data: &tok},
 			[]string{`action="/-/user_settings/personal_access_tokens/7/revoke"`, `method="post"`}},
+		{"projects", "projects", alice, &page{Title: "projects.title", Nav: "projects", Data: projectsData{Total: 41, Page: 2, PrevPage: 1, NextPage: 3,
+			Projects: []projectRow{{FullPath: "alice/web", Name: "web", Description: "the <site>", Visibility: "internal", Role: "projects.role.owner", LastPush: now}}}},
+			[]string{`href="/alice/web"`, `the &lt;site&gt;`, `2026-03-04`, `href="/?page=1"`, `href="/?page=3"`, `href="/projects/new"`}},
+		{"new project with errors", "project_new", alice, &page{Title: "projects.new.title", Nav: "projects",
+			Errors: map[string]string{fieldProjectVisibility: "public is not allowed in a private group."},
+			Data: newProjectData{Form: newProjectForm{Name: "Web", NamespaceID: "9", Visibility: "public"}, Visibilities: []string{"private", "internal", "public"},
+				Namespaces: []repos.Namespace{{ID: 2, FullPath: "alice"}, {ID: 9, FullPath: "team/sub"}}}},
+			[]string{`name="project[name]"`, `<option value="9" selected>team/sub</option>`, `value="public" checked`,
+				`<p class="field-error" id="project_visibility-error">public is not allowed in a private group.</p>`, `action="/projects"`}},
+		{"project", "project", alice, &page{Title: "projects.project.title", Nav: "projects", Data: projectData{
+			Project: &repos.Project{Name: "web", Path: "web", Visibility: "private", DefaultBranch: "main", Namespace: repos.Namespace{FullPath: "alice"}},
+			HTTPURL: "http://git.example/alice/web.git", SSHURL: "ssh://git@git.example:2222/alice/web.git", CanRead: true, Role: "projects.role.owner",
+			Branches: []repos.Branch{{Name: "main", Commit: repos.Commit{ID: "0123456789abcdef", Subject: "first <commit>", Author: "Alice", When: now}}}}},
+			[]string{`value="http://git.example/alice/web.git"`, `value="ssh://git@git.example:2222/alice/web.git"`, `data-copy-target="http_url_to_repo"`,
+				`data-copy-target="ssh_url_to_repo"`, `href="/-/user_settings/personal_access_tokens"`, `01234567`, `first &lt;commit&gt;`}},
+		{"two-factor set-up", "twofa", alice, &page{Title: "twofa.title", Nav: "two_factor", Errors: map[string]string{fieldPinCode: "bad code"},
+			Data: twoFactorData{Setup: &enrolmentView{Secret: "JBSWY3DPEHPK3PXP", QR: "data:image/png;base64,iVBORw0KGgo=", Sealed: "sealed-value"}}},
+			[]string{`src="data:image/png;base64,iVBORw0KGgo="`, `value="JBSWY3DPEHPK3PXP"`, `name="enrolment" value="sealed-value"`, `name="pin_code"`,
+				`name="current_password"`, `<p class="field-error" id="pin_code-error">bad code</p>`}},
+		{"two-factor recovery codes", "twofa", alice, &page{Title: "twofa.title", Nav: "two_factor", Data: twoFactorData{Enabled: true, RecoveryCodes: []string{"code-one", "code-two"}}},
+			[]string{`<code>code-one</code>`, `action="/-/profile/two_factor_auth/disable"`}},
+		{"profile", "profile", alice, &page{Title: "profile.title", Nav: "profile", Data: profileForm{Name: "Alice", Email: "alice@example.com", Language: "ja", Languages: []string{"en", "ja"}}},
+			[]string{`name="user[email]"`, `value="alice@example.com"`, `<option value="ja" selected>`, `name="user[validation_password]"`}},
+		{"password", "password", alice, &page{Title: "password.title", Nav: "profile", Errors: map[string]string{fieldPasswordConfirmation: "no match"}},
+			[]string{`name="user[password]"`, `name="user[new_password]"`, `<p class="field-error" id="user_password_confirmation-error">no match</p>`}},
+		{"ssh keys", "ssh_keys", alice, &page{Title: "ssh_keys.title", Nav: "ssh_keys", Errors: map[string]string{fieldKeyKey: "RSA keys must be at least 2048 bits"},
+			Data: sshKeysData{MinDate: "2026-03-05", Keys: []auth.SSHKey{{ID: 4, Title: "laptop", Fingerprint: "SHA256:abc", KeyType: "ssh-ed25519", CreatedAt: now}}}},
+			[]string{`name="key[key]"`, `RSA keys must be at least 2048 bits`, `SHA256:abc`, `href="/-/user_settings/ssh_keys/4/delete"`}},
+		{"ssh key delete", "ssh_key_delete", alice, &page{Title: "ssh_keys.delete.title", Nav: "ssh_keys", Data: &auth.SSHKey{ID: 4, Title: "laptop"}},
+			[]string{`action="/-/user_settings/ssh_keys/4/delete"`, `method="post"`}},
+		{"admin users", "admin_users", root, &page{Title: "admin.users.title", Nav: "admin", Data: adminUsersData{Search: "al", Total: 1, Page: 1, FirstShown: 1, LastOn: 1,
+			Users: []adminUserRow{{User: *alice}}}}, []string{`href="/admin/users/alice"`, `name="search" type="search" value="al"`}},
+		{"admin new user", "admin_user_new", root, &page{Title: "admin.new_user.title", Nav: "admin", Data: newUserForm{Username: "bob"}},
+			[]string{`name="user[username]"`, `value="bob"`, `name="user[admin]"`}},
+		{"admin user", "admin_user", root, &page{Title: "admin.user.title", Nav: "admin", Data: adminUserData{User: alice, NewToken: "glpat-impersonation-shown-once",
+			NewTokenName: "support", ImpersonationEnabled: true, ScopeChoices: []scopeChoice{{Name: "api"}}, Active: []tokenRow{{Token: tok, State: "active"}}}},
+			[]string{`value="glpat-impersonation-shown-once"`, `action="/admin/users/alice/impersonation_tokens"`, `action="/admin/users/alice/block"`,
+				`href="/admin/users/alice/impersonation_tokens/7/revoke"`}},
+		{"admin token revoke", "admin_token_revoke", root, &page{Title: "tokens.revoke.title", Nav: "admin", Data: adminRevokeData{User: alice, Token: &tok}},
+			[]string{`action="/admin/users/alice/impersonation_tokens/7/revoke"`}},
+		{"admin settings", "admin_settings", root, &page{Title: "admin.settings.title", Nav: "admin",
+			Errors: map[string]string{"setting[personal_access_token_prefix]": "bad prefix"},
+			Data: adminSettingsData{Fields: []settingField{{Name: "max_personal_access_token_lifetime", Value: "30", Kind: "days"},
+				{Name: "impersonation_enabled", Value: "true", Kind: "bool"}, {Name: "personal_access_token_prefix", Value: "x!", Kind: "text"}}}},
+			[]string{`name="setting[max_personal_access_token_lifetime]" value="30"`, `name="setting[impersonation_enabled]" value="true" checked`,
+				`<p class="field-error" id="setting_personal_access_token_prefix-error">bad prefix</p>`}},
 		{"admin navigation", "error", root, &page{Title: "error.404.heading", Data: errorData{Status: 404, Heading: "error.404.heading", Message: "error.404.message"}},
 			[]string{`href="/admin"`}},
 	}
@@ -95,7 +142,7 @@ func TestEveryPageRendersInEveryLanguage(t *testing.T) {
 					t.Errorf("page not marked as %s", lang)
 				}
 				// A key missing from the catalog would show as itself.
-				if m := regexp.MustCompile(`>\s*(?:signin|tokens|error|nav|flash|scope|layout)\.[a-z0-9_.]+\s*<`).FindString(body); m != "" {
+				if m := regexp.MustCompile(`>\s*(?:signin|tokens|error|nav|flash|scope|layout|projects|project|twofa|profile|password|ssh_keys|admin|setting|visibility|language|pager)\.[a-z0-9_.]+\s*<`).FindString(body); m != "" {
 					t.Errorf("untranslated key on the page: %s", m)
 				}
 				if c.user == nil && strings.Contains(body, `href="/admin"`) {
@@ -143,7 +190,7 @@ func TestEveryCatalogKeyUsedExists(t *testing.T) {
 		t.Fatal(err)
 	}
 	inTemplates := regexp.MustCompile(`\.T "([a-z0-9_.]+)"`)
-	inGo := regexp.MustCompile(`"((?:signin|tokens|error|nav|flash|layout)\.[a-z0-9_.]+)"`)
+	inGo := regexp.MustCompile(`"((?:signin|tokens|error|nav|flash|layout|projects|project|twofa|profile|password|ssh_keys|admin|setting|visibility|language|pager)\.[a-z0-9_.]+)"`)
 	check := func(file, text string, re *regexp.Regexp) {
 		for _, m := range re.FindAllStringSubmatch(text, -1) {
 			key := m[1]

@@ -199,18 +199,22 @@ func (h *Handler) routes() {
 	h.handle("GET /{$}", public, h.home)
 	h.sessionRoutes()
 	h.tokenRoutes()
+	h.projectRoutes()
+	h.twoFactorRoutes()
+	h.profileRoutes()
+	h.sshKeyRoutes()
+	h.adminRoutes()
 	// Everything else is a page that does not exist.
 	h.handle("/", public, func(*request) error { return errNotFound })
 }
 
-// home is "/": the sign-in page for visitors; signed-in people go to
-// their access tokens until the projects list takes this place.
+// home is "/": the sign-in page for visitors, the projects list for
+// signed-in people (projects.go).
 func (h *Handler) home(q *request) error {
 	if q.user == nil {
 		return h.signInPage(q)
 	}
-	q.redirect(tokensPath)
-	return nil
+	return h.projectsList(q)
 }
 
 // clientAddr is the address the lockout counts for this request.

@@ -317,6 +317,10 @@ func TestServeWithNothingConfiguredIsReadyAndStopsOnSIGTERM(t *testing.T) {
 	if !strings.Contains(stderr.String(), "Created the admin user root with password: ") {
 		t.Fatalf("first start did not print root's one-time password:\n%s", stderr.String())
 	}
+	// …and where to change it: the password page on the external URL.
+	if !strings.Contains(stderr.String(), "http://"+httpAddr+"/-/user_settings/password/edit") {
+		t.Fatalf("first start did not point at the password page:\n%s", stderr.String())
+	}
 	// The README's example, from the same working directory, with the
 	// data directory relative to it.
 	cli := func(args ...string) string {
