@@ -12,6 +12,7 @@ import (
 	"github.com/gitgate/gitgate/hooks"
 	"github.com/gitgate/gitgate/housekeeping"
 	"github.com/gitgate/gitgate/packcache"
+	"github.com/gitgate/gitgate/store"
 	"github.com/gitgate/gitgate/throttle"
 )
 
@@ -36,8 +37,13 @@ func (s *Server) newLockout() (*throttle.Limiter, error) {
 // newHousekeeping is the scheduler both Git doors tell about pushes; it
 // waits for the runner to be quiet.
 func (s *Server) newHousekeeping() *housekeeping.Scheduler {
+	repacks := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gitgate_housekeeping_repacks_total", Help: "Repacks made by repository maintenance, by kind (full, geometric).",
+	}, []string{"kind"})
 	h := housekeeping.New(housekeeping.Config{
-		Delay: s.cfg.HousekeepingDelay,
+		Delay:    s.cfg.HousekeepingDelay,
+		Lock:     HousekeepingLocker(s.DB),
+		Repacked: func(kind string) { repacks.WithLabelValues(kind).Inc() },
 		// A quiet moment is a few seconds without any git service
 		// running, not a gap between two requests of one client.
 		Busy: func() bool { return s.runner.QuietFor() < housekeepingQuiet },
@@ -52,8 +58,20 @@ func (s *Server) newHousekeeping() *housekeeping.Scheduler {
 	})
 	s.Metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "gitgate_housekeeping_pending", Help: "Repositories with a maintenance job waiting or running.",
-	}, func() float64 { return float64(h.Pending()) }))
+	}, func() float64 { return float64(h.Pending()) }), repacks)
 	return h
+}
+
+// HousekeepingLocker is the lock that keeps a repository's maintenance to
+// one process at a time (docs/replicas.md): a PostgreSQL advisory lock
+// when the database is PostgreSQL, which every replica shares, and a file
+// lock in the repository otherwise (an SQLite database has its processes
+// on one machine). The server and `gitgate repo prune` both use it.
+func HousekeepingLocker(db *store.DB) housekeeping.Locker {
+	if db.Dialect() == store.Postgres {
+		return housekeeping.AdvisoryLocker{DB: db}
+	}
+	return housekeeping.FileLocker{}
 }
 
 // installHooks writes gitgate's git hooks. git runs them as the gitgate
