@@ -88,19 +88,21 @@ func (s *Server) installHooks() error {
 	return nil
 }
 
-// startPackCache starts the pack cache and points upload-pack at it
-// through the runner.
+// startPackCache starts the pack cache in the process's own scratch
+// directory (cachedir.go) and points upload-pack at it through the
+// runner.
 func (s *Server) startPackCache() error {
-	// A unix socket path must stay short (108 bytes), so it lives in a
-	// private temporary directory rather than the data dir.
-	dir, err := os.MkdirTemp("", "gitgate-")
+	var err error
+	if s.scratch, err = openScratch(s.cfg, s.log); err != nil {
+		return err
+	}
+	sock, cleanup, err := s.scratch.socketPath("pack.sock")
 	if err != nil {
 		return fmt.Errorf("pack cache: %w", err)
 	}
-	s.packSockDir = dir
-	sock := filepath.Join(dir, "pack.sock")
+	s.packSockCleanup = cleanup
 	s.packCache, err = packcache.New(packcache.Config{
-		Dir:      filepath.Join(s.cfg.DataDir, "cache", "pack-objects"),
+		Dir:      filepath.Join(s.scratch.dir, "pack-objects"),
 		RepoRoot: s.cfg.RepoRoot(),
 		Socket:   sock,
 		Log:      s.log,

@@ -51,7 +51,10 @@ type Server struct {
 	throttle     *throttle.Limiter
 	housekeeping *housekeeping.Scheduler
 	packCache    *packcache.Cache
-	packSockDir  string
+	// scratch is the process's own directory (cachedir.go);
+	// packSockCleanup removes the pack cache's socket.
+	scratch         *scratch
+	packSockCleanup func()
 	// trustedProxies may name the client in X-Forwarded-For, for the
 	// HTTP doors (Git and API).
 	trustedProxies []netip.Prefix
@@ -298,8 +301,11 @@ func (s *Server) release(ctx context.Context) error {
 	if s.packCache != nil {
 		_ = s.packCache.Close()
 	}
-	if s.packSockDir != "" {
-		_ = os.RemoveAll(s.packSockDir)
+	if s.packSockCleanup != nil {
+		s.packSockCleanup()
+	}
+	if s.scratch != nil {
+		s.scratch.close()
 	}
 	if s.Auth != nil {
 		s.Auth.Close(ctx)
