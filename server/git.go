@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,19 +20,46 @@ import (
 // newLockout builds a failed-authentication lockout with the configured
 // limits. The Git doors share one (failures count across them) and the
 // API has its own (docs/api.md): a client failing on one must not lock
-// the other out of its address.
-func (s *Server) newLockout() (*throttle.Limiter, error) {
+// the other out of its address. On PostgreSQL the counts are shared by
+// every replica (docs/replicas.md); followLockouts keeps this process up
+// to date with them.
+func (s *Server) newLockout(scope string) (*throttle.Limiter, error) {
 	allow, err := throttle.ParsePrefixes(s.cfg.AuthLockoutAllowList)
 	if err != nil {
 		return nil, fmt.Errorf("GITGATE_AUTH_LOCKOUT_ALLOWLIST: %w", err)
 	}
-	return throttle.New(throttle.Config{
+	cfg := throttle.Config{
 		MaxFailures: s.cfg.AuthLockoutFailures,
 		Window:      s.cfg.AuthLockoutWindow,
 		BanDuration: s.cfg.AuthLockoutDuration,
 		AllowList:   allow,
 		Now:         s.cfg.Now,
-	}), nil
+		Log:         s.log,
+	}
+	if s.DB.Dialect() == store.Postgres {
+		cfg.Shared = throttle.NewShared(s.DB, scope)
+	}
+	l := throttle.New(cfg)
+	if s.lockouts == nil {
+		s.lockouts = map[string]*throttle.Limiter{}
+	}
+	s.lockouts[scope] = l
+	return l, nil
+}
+
+// followLockouts keeps the lockouts up to date with what the other
+// replicas count, on PostgreSQL, until release.
+func (s *Server) followLockouts() {
+	if s.DB.Dialect() != store.Postgres {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		throttle.Follow(ctx, s.DB, s.lockouts, s.cfg.AuthLockoutWindow, s.cfg.Now, s.log)
+	}()
+	s.stopFollowing = func() { cancel(); <-done }
 }
 
 // newHousekeeping is the scheduler both Git doors tell about pushes; it

@@ -51,10 +51,17 @@ type Server struct {
 	throttle     *throttle.Limiter
 	housekeeping *housekeeping.Scheduler
 	packCache    *packcache.Cache
+
+	// lockouts are the Git doors' and the API's lockouts by scope;
+	// stopFollowing stops following the other replicas' counts
+	// (docs/replicas.md).
+	lockouts      map[string]*throttle.Limiter
+	stopFollowing func()
 	// scratch is the process's own directory (cachedir.go);
 	// packSockCleanup removes the pack cache's socket.
 	scratch         *scratch
 	packSockCleanup func()
+
 	// trustedProxies may name the client in X-Forwarded-For, for the
 	// HTTP doors (Git and API).
 	trustedProxies []netip.Prefix
@@ -112,7 +119,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 
 	// What the Git doors share (git.go).
 	s.runner = &gitproc.Runner{Metrics: s.Metrics}
-	if s.throttle, err = s.newLockout(); err != nil {
+	if s.throttle, err = s.newLockout(throttle.ScopeGit); err != nil {
 		return nil, err
 	}
 	s.housekeeping = s.newHousekeeping()
@@ -139,6 +146,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	if err != nil {
 		return nil, err
 	}
+	s.followLockouts()
 	s.httpServer = &http.Server{
 		Handler:           s.routes(gitHTTP, api),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -295,6 +303,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // never built and being called twice.
 func (s *Server) release(ctx context.Context) error {
 	var err error
+	if s.stopFollowing != nil {
+		s.stopFollowing()
+	}
 	if s.housekeeping != nil {
 		err = s.housekeeping.Stop(ctx)
 	}
