@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -216,7 +217,7 @@ func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 		s.log.Warn("readiness: database check failed", "err", err)
 	}
 	if err := checkStorage(s.cfg.RepoRoot()); err != nil {
-		storage = check{Status: "failed", Message: "repository storage not writable"}
+		storage = check{Status: "failed", Message: "repository storage not readable and writable"}
 		s.log.Warn("readiness: storage check failed", "err", err)
 	}
 	code, status := http.StatusOK, "ok"
@@ -233,7 +234,20 @@ func checkStorage(root string) error {
 	}
 	name := f.Name()
 	f.Close()
-	return os.Remove(filepath.Clean(name))
+	if err := os.Remove(filepath.Clean(name)); err != nil {
+		return err
+	}
+	// Readable too: a storage that takes writes but cannot list serves
+	// nothing.
+	d, err := os.Open(root)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if _, err = d.Readdirnames(1); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
 }
 
 // Start binds the listeners and serves in the background: the SSH door
