@@ -11,8 +11,16 @@ import (
 )
 
 // LockoutChannel is the PostgreSQL notification channel on which every
-// change of an auth_lockouts row is announced, as a LockoutRow in JSON.
+// change of an auth_lockouts row is announced, as a lockoutNote in JSON.
 const LockoutChannel = "gitgate_auth_lockouts"
+
+// lockoutNote is an announcement. Channels belong to the database, not to
+// a schema, so it names the schema of the table it changed: instances
+// (or tests) in other schemas of one database ignore it.
+type lockoutNote struct {
+	Schema string     `json:"schema"`
+	Row    LockoutRow `json:"row"`
+}
 
 // LockoutRow is one address's state in one failed-authentication lockout.
 type LockoutRow struct {
@@ -80,7 +88,8 @@ func (db *DB) notifyLockout(ctx context.Context, row LockoutRow) error {
 	if err != nil {
 		return err
 	}
-	_, err = db.exec(ctx, `SELECT pg_notify(?, ?)`, LockoutChannel, string(b))
+	_, err = db.exec(ctx, `SELECT pg_notify(?, json_build_object('schema', current_schema(), 'row', ?::json)::text)`,
+		LockoutChannel, string(b))
 	return err
 }
 
@@ -114,6 +123,10 @@ func (db *DB) ListenLockouts(ctx context.Context, onRow func(LockoutRow), onConn
 	if db.dialect != Postgres {
 		return errors.New("lockout announcements need PostgreSQL")
 	}
+	var schema string
+	if err := db.get(ctx, &schema, `SELECT current_schema()`); err != nil {
+		return fmt.Errorf("listen for lockout changes: %w", err)
+	}
 	events := make(chan pq.ListenerEventType, 4)
 	l := pq.NewListener(db.url, 100*time.Millisecond, 5*time.Second, func(ev pq.ListenerEventType, _ error) {
 		select {
@@ -145,9 +158,9 @@ func (db *DB) ListenLockouts(ctx context.Context, onRow func(LockoutRow), onConn
 				// Reconnected; the event says so too.
 				continue
 			}
-			var row LockoutRow
-			if err := json.Unmarshal([]byte(n.Extra), &row); err == nil {
-				onRow(row)
+			var note lockoutNote
+			if err := json.Unmarshal([]byte(n.Extra), &note); err == nil && note.Schema == schema {
+				onRow(note.Row)
 			}
 		case ev := <-events:
 			if ev == pq.ListenerEventReconnected {

@@ -184,3 +184,31 @@ func TestAReplicaStartingLaterKnowsTheBansInForce(t *testing.T) {
 		t.Fatal("the API's lockout bans an address the Git lockout banned")
 	}
 }
+
+// Notification channels belong to the database, not to a schema: an
+// instance in another schema of the same database (or another test)
+// announces on the same channel, and its bans must stay its own.
+func TestBansOfAnotherSchemaInTheSameDatabaseStayThere(t *testing.T) {
+	c := &syncClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	other := New(Config{Now: c.now, Shared: NewShared(pools(t, 1)[0], ScopeGit)})
+	here := replicas(t, pools(t, 2), ScopeGit, Config{Now: c.now})
+	mine := here[0]
+	for range DefaultMaxFailures {
+		other.Failure(client)
+	}
+	if !other.Banned(client) {
+		t.Fatal("30 failures did not ban in the other schema")
+	}
+	// An announcement of this schema, made after the other schema's ban:
+	// once it has arrived, so has the ban's, in commit order.
+	probe := netip.MustParseAddr("198.51.100.98")
+	here[1].Failure(probe)
+	for deadline := time.Now().Add(30 * time.Second); mine.standing(probe) == "nothing"; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("this schema's own announcement never arrived")
+		}
+	}
+	if mine.Banned(client) {
+		t.Fatal("a ban stored in another schema banned the address here")
+	}
+}
