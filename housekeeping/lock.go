@@ -2,8 +2,6 @@ package housekeeping
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -51,14 +49,14 @@ func (FileLocker) TryLock(_ context.Context, repoDir string) (func(), error) {
 	return func() { f.Close() }, nil
 }
 
-// AdvisoryDB is a database that holds session advisory locks
+// AdvisoryDB is a database that holds named session advisory locks
 // (PostgreSQL's pg_try_advisory_lock): *store.DB on PostgreSQL.
 type AdvisoryDB interface {
-	TryAdvisoryLock(ctx context.Context, key int64) (unlock func(), ok bool, err error)
+	TryAdvisoryLock(ctx context.Context, name string) (unlock func(), ok bool, err error)
 }
 
-// AdvisoryLocker locks a repository with a PostgreSQL advisory lock keyed
-// by its project (LockKey): every replica of one database sees it,
+// AdvisoryLocker locks a repository with a PostgreSQL advisory lock named
+// after its project (LockName): every replica of one database sees it,
 // whatever the storage's own locking is worth, and PostgreSQL releases it
 // when the holder's connection ends, so a killed replica leaves no stale
 // lock behind.
@@ -68,7 +66,7 @@ type AdvisoryLocker struct {
 
 // TryLock implements Locker.
 func (l AdvisoryLocker) TryLock(ctx context.Context, repoDir string) (func(), error) {
-	unlock, ok, err := l.DB.TryAdvisoryLock(ctx, LockKey(repoDir))
+	unlock, ok, err := l.DB.TryAdvisoryLock(ctx, LockName(repoDir))
 	if err != nil {
 		return nil, fmt.Errorf("housekeeping lock of %s: %w", repoDir, err)
 	}
@@ -78,12 +76,11 @@ func (l AdvisoryLocker) TryLock(ctx context.Context, repoDir string) (func(), er
 	return unlock, nil
 }
 
-// LockKey is the advisory lock key of a repository: 64 bits of a hash of
-// its directory's name, which in gitgate's hashed storage is derived
-// from the project's id alone (repos.Service.DiskPath). The name, not
-// the whole path, so replicas that mount the storage at different paths
-// agree; a prefix keeps the keys apart from any other advisory lock.
-func LockKey(repoDir string) int64 {
-	sum := sha256.Sum256([]byte("gitgate housekeeping\x00" + filepath.Base(filepath.Clean(repoDir))))
-	return int64(binary.BigEndian.Uint64(sum[:8]))
+// LockName is the advisory lock name of a repository: its directory's
+// name, which in gitgate's hashed storage is derived from the project's
+// id alone (repos.Service.DiskPath). The name, not the whole path, so
+// replicas that mount the storage at different paths agree; the prefix
+// keeps it apart from any other advisory lock.
+func LockName(repoDir string) string {
+	return "housekeeping/" + filepath.Base(filepath.Clean(repoDir))
 }

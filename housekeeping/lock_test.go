@@ -131,14 +131,33 @@ type nopLocker struct{}
 
 func (nopLocker) TryLock(context.Context, string) (func(), error) { return func() {}, nil }
 
-func TestTheAdvisoryLockKeyDependsOnTheRepositoryNotOnWhereTheStorageIsMounted(t *testing.T) {
-	a := LockKey("/data/repositories/@hashed/6b/86/6b86b273.git")
-	if b := LockKey("/mnt/other/@hashed/6b/86/6b86b273.git/"); a != b {
-		t.Fatalf("one repository, two keys: %d and %d", a, b)
+func TestTheAdvisoryLockDependsOnTheRepositoryNotOnWhereTheStorageIsMounted(t *testing.T) {
+	a := LockName("/data/repositories/@hashed/6b/86/6b86b273.git")
+	if b := LockName("/mnt/other/@hashed/6b/86/6b86b273.git/"); a != b {
+		t.Fatalf("one repository, two names: %q and %q", a, b)
 	}
-	if c := LockKey("/data/repositories/@hashed/d4/73/d4735e3a.git"); a == c {
-		t.Fatal("two repositories share a key")
+	if c := LockName("/data/repositories/@hashed/d4/73/d4735e3a.git"); a == c {
+		t.Fatal("two repositories share a name")
 	}
+}
+
+// Advisory locks belong to the database: two instances in two schemas
+// (two tests, or two installations on one PostgreSQL database) with a
+// project of the same id must not lock each other out.
+func TestAdvisoryLocksOfAnotherSchemaDoNotBlock(t *testing.T) {
+	mine, _ := twoPools(t)
+	other, _ := twoPools(t)
+	dir := pushedRepo(t)
+	unlock, err := (AdvisoryLocker{DB: other}).TryLock(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	u, err := (AdvisoryLocker{DB: mine}).TryLock(context.Background(), dir)
+	if err != nil {
+		t.Fatalf("a lock held in another schema: %v", err)
+	}
+	u()
 }
 
 func TestAnAdvisoryLockDiesWithTheProcessThatHeldIt(t *testing.T) {
@@ -159,7 +178,11 @@ func TestAnAdvisoryLockDiesWithTheProcessThatHeldIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	key := uint64(LockKey(dir))
+	k, err := db.AdvisoryLockKey(context.Background(), LockName(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := uint64(k)
 	var killed int
 	if err := other.Get(&killed, `SELECT count(pg_terminate_backend(pid)) FROM pg_locks
 		WHERE locktype = 'advisory' AND granted AND classid = $1 AND objid = $2 AND objsubid = 1`,
