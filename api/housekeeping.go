@@ -32,7 +32,11 @@ func startHousekeeping(c *call) error {
 	if c.h.cfg.Housekeeping == nil {
 		return errUnavailable
 	}
-	err = c.h.cfg.Housekeeping(c.ctx, c.h.repos.DiskPath(p.ID), housekeeping.Task(task))
+	dir := c.h.repos.DiskPath(p.ID)
+	if err := c.h.repos.CheckDisk(dir); err != nil {
+		return err
+	}
+	err = c.h.cfg.Housekeeping(c.ctx, dir, housekeeping.Task(task))
 	if errors.Is(err, housekeeping.ErrBusy) {
 		return message(http.StatusConflict, "Somebody already triggered housekeeping for this project; it is still running")
 	}

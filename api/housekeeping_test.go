@@ -8,6 +8,8 @@ import (
 	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/internal/testenv"
+	"github.com/gitgate/gitgate/server"
+	"github.com/gitgate/gitgate/store"
 )
 
 func TestProjectHousekeepingAnswersAsGitLabDoes(t *testing.T) {
@@ -53,4 +55,35 @@ func TestProjectHousekeepingAnswersAsGitLabDoes(t *testing.T) {
 	if r := f.do(req{method: "POST", path: path, token: f.adminToken, body: `{"task":"prune"}`}); r.status != http.StatusCreated {
 		t.Errorf("admin: %d %s, want 201", r.status, r.body)
 	}
+}
+
+// Another process maintaining the repository (a replica, `gitgate repo
+// prune`) holds its lock: a task asked for here is GitLab's 409, and
+// runs once the other is done.
+func TestProjectHousekeepingWhileAnotherProcessHoldsTheRepositoryIs409(t *testing.T) {
+	dialects(t, func(t *testing.T, f *fixture) {
+		p := f.env.Project("alice/proj", access.Private)
+		// The other process: on SQLite a file lock in the repository, on
+		// PostgreSQL an advisory lock taken through a pool of its own.
+		other := f.env.Server.DB
+		if f.env.Dialect == store.Postgres {
+			db, err := store.Open(f.ctx(), t.TempDir(), f.env.Server.Config().DatabaseURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			other = db
+		}
+		unlock, err := server.HousekeepingLocker(other).TryLock(f.ctx(), f.env.Server.Repos.DiskPath(p.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := "/projects/" + strconv.FormatInt(p.ID, 10) + "/housekeeping"
+		expect(t, "while locked", f.do(req{method: "POST", path: path, token: f.aliceToken}), http.StatusConflict,
+			`{"message":"Somebody already triggered housekeeping for this project; it is still running"}`)
+		unlock()
+		if r := f.do(req{method: "POST", path: path, token: f.aliceToken}); r.status != http.StatusCreated {
+			t.Fatalf("after the other process let go: %d %s, want 201", r.status, r.body)
+		}
+	})
 }

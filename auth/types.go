@@ -15,9 +15,11 @@ import (
 
 // ErrUnavailable is the one error every door tests with errors.Is to
 // answer "service unavailable" (503) rather than "not found" or "invalid
-// credential": the database could not be reached at all. It is the very
-// same value as store.ErrUnavailable, so an error from any layer (auth,
-// repos, store itself) matches it.
+// credential": the database could not be reached at all, or the
+// repository storage could not be read (repos.StorageError matches it
+// too). It is the very same value as store.ErrUnavailable, so an error
+// from any layer (auth, repos, store itself) matches it; a new door
+// decides its 503s with it (docs/replicas.md).
 var ErrUnavailable = store.ErrUnavailable
 
 // User states, as the API shows them.

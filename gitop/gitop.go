@@ -144,6 +144,11 @@ func (e *Engine) Authorize(ctx context.Context, op *Op) *Refusal {
 		return Refuse(err, op.Principal.IsAnonymous(), "authorize")
 	}
 	op.Dir = e.Repos.DiskPath(proj.ID)
+	// Storage that cannot be read is a 503 like a database that cannot
+	// be reached, not a git failing halfway (docs/replicas.md).
+	if err := e.Repos.CheckDisk(op.Dir); err != nil {
+		return Refuse(err, op.Principal.IsAnonymous(), "open repository")
+	}
 	return nil
 }
 

@@ -230,10 +230,11 @@ func (c *Cmd) build(ctx context.Context) (*exec.Cmd, error) {
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.stdin, c.stdout, c.stderr
 	cmd.WaitDelay = c.waitDelay
+	cmd.SysProcAttr = dieWithParent()
 	if !c.inHook {
 		// Its own process group, so that a kill reaches the children
 		// too (repack's pack-objects, upload-pack's).
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.SysProcAttr.Setpgid = true
 		if ctx.Done() != nil {
 			cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 		}

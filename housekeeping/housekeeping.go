@@ -65,6 +65,12 @@ type Config struct {
 	Log    *slog.Logger
 	// Done, when set, is called after each job (tests wait on it).
 	Done func(repoDir string, err error)
+	// Lock keeps a repository's jobs apart across processes (FileLocker
+	// when nil; AdvisoryLocker on PostgreSQL).
+	Lock Locker
+	// Repacked, when set, is told each repack a job or task made: "full"
+	// or "geometric".
+	Repacked func(kind string)
 }
 
 // Scheduler runs housekeeping jobs. The zero value is not usable; call New.
@@ -109,6 +115,9 @@ func New(cfg Config) *Scheduler {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.Lock == nil {
+		cfg.Lock = FileLocker{}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Scheduler{cfg: cfg, ctx: ctx, cancel: cancel, sem: make(chan struct{}, cfg.Concurrency), repos: map[string]*repoState{}}
@@ -179,6 +188,17 @@ func (s *Scheduler) run(repoDir string) {
 	case <-s.ctx.Done():
 		err = s.ctx.Err()
 	}
+	if errors.Is(err, ErrBusy) {
+		// Another process maintains the repository now: look again
+		// shortly, and then do only what that job left to do.
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		st.running = false
+		if !s.stopped {
+			s.schedule(repoDir, st, busyRetry)
+		}
+		return
+	}
 	if err != nil && s.ctx.Err() == nil {
 		s.cfg.Log.Warn("repository housekeeping failed", "repo", repoDir, "err", err)
 	}
@@ -215,30 +235,44 @@ const IncrementalPackLimit = 8
 //     the small recent packs and leaves the big one alone, with a
 //     multi-pack-index bitmap over the packs that remain;
 //   - always: the commit-graph (incremental) and packed refs.
+//
+// It decides under the repository's lock (Config.Lock), so a job that
+// follows another process's sees what that one did.
 func (s *Scheduler) housekeep(ctx context.Context, dir string) error {
 	packDir := filepath.Join(dir, "objects", "pack")
 	if _, err := os.Stat(packDir); err != nil {
 		// Deleted since the push: nothing to do.
 		return nil
 	}
+	unlock, err := s.cfg.Lock.TryLock(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	packs, _ := filepath.Glob(filepath.Join(packDir, "*.pack"))
 	bitmaps, _ := filepath.Glob(filepath.Join(packDir, "*.bitmap"))
 	fi, err := os.Stat(filepath.Join(dir, fullStamp))
 	full := len(packs) > 0 && (len(bitmaps) == 0 || err != nil || time.Since(fi.ModTime()) >= s.cfg.FullEvery)
 	var steps [][]gitproc.Arg
+	repack := ""
 	switch {
 	case full:
 		steps = append(steps, fullRepack(cruftExpiration))
+		repack = "full"
 	case len(packs) >= IncrementalPackLimit:
 		steps = append(steps, []gitproc.Arg{"repack", "-q", "-d", "--geometric=2", "--write-midx", "-b"})
+		repack = "geometric"
 	}
 	if len(packs) > 0 {
 		steps = append(steps, []gitproc.Arg{"commit-graph", "write", "--reachable", "--split", "--changed-paths"})
 	}
 	steps = append(steps, []gitproc.Arg{"pack-refs", "--all", "--prune"})
-	for _, args := range steps {
+	for i, args := range steps {
 		if err := runGit(ctx, s.cfg.GitBin, dir, args...); err != nil {
 			return err
+		}
+		if i == 0 && repack != "" && s.cfg.Repacked != nil {
+			s.cfg.Repacked(repack)
 		}
 	}
 	if full {
@@ -298,20 +332,29 @@ const DefaultPruneGrace = 10 * time.Minute
 // ValidTask reports whether t is a task Run knows.
 func ValidTask(t Task) bool { return t == TaskEager || t == TaskPrune }
 
-// Run performs task on the repository dir now and waits for it. grace is
-// the prune's grace (see DefaultPruneGrace); zero or less deletes every
-// unreachable object, which is safe only when no push can be running.
-// gitBin "" is "git".
-func Run(ctx context.Context, gitBin, dir string, task Task, grace time.Duration) error {
+// Run performs task on the repository dir now and waits for it, under
+// the repository's lock (FileLocker when lock is nil): ErrBusy when
+// another job or task holds it. grace is the prune's grace (see
+// DefaultPruneGrace); zero or less deletes every unreachable object,
+// which is safe only when no push can be running. gitBin "" is "git".
+func Run(ctx context.Context, lock Locker, gitBin, dir string, task Task, grace time.Duration) error {
 	if !ValidTask(task) {
 		return fmt.Errorf("unknown housekeeping task %q: use eager or prune", task)
 	}
 	if gitBin == "" {
 		gitBin = "git"
 	}
+	if lock == nil {
+		lock = FileLocker{}
+	}
 	if _, err := os.Stat(filepath.Join(dir, "objects")); err != nil {
 		return fmt.Errorf("repository %s: %w", dir, err)
 	}
+	unlock, err := lock.TryLock(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	expiration := cruftExpiration
 	var steps [][]gitproc.Arg
 	if task == TaskPrune {
@@ -343,7 +386,8 @@ func gitAgo(grace time.Duration) string {
 	return fmt.Sprintf("%d.seconds.ago", int64(grace.Seconds()))
 }
 
-// ErrBusy means a housekeeping job is already running on the repository.
+// ErrBusy means a housekeeping job is already running on the repository,
+// in this process or another.
 var ErrBusy = errors.New("housekeeping is already running for this repository")
 
 // RunNow performs task on dir now, in the caller's goroutine, as one of
@@ -368,7 +412,10 @@ func (s *Scheduler) RunNow(ctx context.Context, dir string, task Task, grace tim
 	st.running = true
 	s.mu.Unlock()
 
-	err := Run(ctx, s.cfg.GitBin, dir, task, grace)
+	err := Run(ctx, s.cfg.Lock, s.cfg.GitBin, dir, task, grace)
+	if err == nil && s.cfg.Repacked != nil {
+		s.cfg.Repacked("full")
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()

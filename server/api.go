@@ -10,6 +10,7 @@ import (
 	"github.com/gitgate/gitgate/api"
 	"github.com/gitgate/gitgate/housekeeping"
 	"github.com/gitgate/gitgate/internal/buildinfo"
+	"github.com/gitgate/gitgate/throttle"
 )
 
 // newAPI is the REST API door: GitLab's v4 API under /api/v4/. It has a
@@ -18,7 +19,7 @@ import (
 // with a revoked token behind a NAT) does not lock the address out of Git,
 // nor a Git ban out of the API.
 func (s *Server) newAPI() (http.Handler, error) {
-	lockout, err := s.newLockout()
+	lockout, err := s.newLockout(throttle.ScopeAPI)
 	if err != nil {
 		return nil, err
 	}

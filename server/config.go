@@ -71,6 +71,10 @@ type Config struct {
 
 	HousekeepingDelay time.Duration
 	DisablePackCache  bool
+	// CacheDir is this process's own scratch directory (the pack cache
+	// and its socket); empty makes a new one under <DataDir>/cache for
+	// each process (cachedir.go).
+	CacheDir string
 
 	// Git over SSH: handed to sshserver.Config as they are.
 	SSHLoginTimeout       time.Duration

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,32 +13,65 @@ import (
 	"github.com/gitgate/gitgate/hooks"
 	"github.com/gitgate/gitgate/housekeeping"
 	"github.com/gitgate/gitgate/packcache"
+	"github.com/gitgate/gitgate/store"
 	"github.com/gitgate/gitgate/throttle"
 )
 
 // newLockout builds a failed-authentication lockout with the configured
 // limits. The Git doors share one (failures count across them) and the
 // API has its own (docs/api.md): a client failing on one must not lock
-// the other out of its address.
-func (s *Server) newLockout() (*throttle.Limiter, error) {
+// the other out of its address. On PostgreSQL the counts are shared by
+// every replica (docs/replicas.md); followLockouts keeps this process up
+// to date with them.
+func (s *Server) newLockout(scope string) (*throttle.Limiter, error) {
 	allow, err := throttle.ParsePrefixes(s.cfg.AuthLockoutAllowList)
 	if err != nil {
 		return nil, fmt.Errorf("GITGATE_AUTH_LOCKOUT_ALLOWLIST: %w", err)
 	}
-	return throttle.New(throttle.Config{
+	cfg := throttle.Config{
 		MaxFailures: s.cfg.AuthLockoutFailures,
 		Window:      s.cfg.AuthLockoutWindow,
 		BanDuration: s.cfg.AuthLockoutDuration,
 		AllowList:   allow,
 		Now:         s.cfg.Now,
-	}), nil
+		Log:         s.log,
+	}
+	if s.DB.Dialect() == store.Postgres {
+		cfg.Shared = throttle.NewShared(s.DB, scope)
+	}
+	l := throttle.New(cfg)
+	if s.lockouts == nil {
+		s.lockouts = map[string]*throttle.Limiter{}
+	}
+	s.lockouts[scope] = l
+	return l, nil
+}
+
+// followLockouts keeps the lockouts up to date with what the other
+// replicas count, on PostgreSQL, until release.
+func (s *Server) followLockouts() {
+	if s.DB.Dialect() != store.Postgres {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		throttle.Follow(ctx, s.DB, s.lockouts, s.cfg.AuthLockoutWindow, s.cfg.Now, s.log)
+	}()
+	s.stopFollowing = func() { cancel(); <-done }
 }
 
 // newHousekeeping is the scheduler both Git doors tell about pushes; it
 // waits for the runner to be quiet.
 func (s *Server) newHousekeeping() *housekeeping.Scheduler {
+	repacks := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gitgate_housekeeping_repacks_total", Help: "Repacks made by repository maintenance, by kind (full, geometric).",
+	}, []string{"kind"})
 	h := housekeeping.New(housekeeping.Config{
-		Delay: s.cfg.HousekeepingDelay,
+		Delay:    s.cfg.HousekeepingDelay,
+		Lock:     HousekeepingLocker(s.DB),
+		Repacked: func(kind string) { repacks.WithLabelValues(kind).Inc() },
 		// A quiet moment is a few seconds without any git service
 		// running, not a gap between two requests of one client.
 		Busy: func() bool { return s.runner.QuietFor() < housekeepingQuiet },
@@ -52,8 +86,20 @@ func (s *Server) newHousekeeping() *housekeeping.Scheduler {
 	})
 	s.Metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "gitgate_housekeeping_pending", Help: "Repositories with a maintenance job waiting or running.",
-	}, func() float64 { return float64(h.Pending()) }))
+	}, func() float64 { return float64(h.Pending()) }), repacks)
 	return h
+}
+
+// HousekeepingLocker is the lock that keeps a repository's maintenance to
+// one process at a time (docs/replicas.md): a PostgreSQL advisory lock
+// when the database is PostgreSQL, which every replica shares, and a file
+// lock in the repository otherwise (an SQLite database has its processes
+// on one machine). The server and `gitgate repo prune` both use it.
+func HousekeepingLocker(db *store.DB) housekeeping.Locker {
+	if db.Dialect() == store.Postgres {
+		return housekeeping.AdvisoryLocker{DB: db}
+	}
+	return housekeeping.FileLocker{}
 }
 
 // installHooks writes gitgate's git hooks. git runs them as the gitgate
@@ -70,19 +116,21 @@ func (s *Server) installHooks() error {
 	return nil
 }
 
-// startPackCache starts the pack cache and points upload-pack at it
-// through the runner.
+// startPackCache starts the pack cache in the process's own scratch
+// directory (cachedir.go) and points upload-pack at it through the
+// runner.
 func (s *Server) startPackCache() error {
-	// A unix socket path must stay short (108 bytes), so it lives in a
-	// private temporary directory rather than the data dir.
-	dir, err := os.MkdirTemp("", "gitgate-")
+	var err error
+	if s.scratch, err = openScratch(s.cfg, s.log); err != nil {
+		return err
+	}
+	sock, cleanup, err := s.scratch.socketPath("pack.sock")
 	if err != nil {
 		return fmt.Errorf("pack cache: %w", err)
 	}
-	s.packSockDir = dir
-	sock := filepath.Join(dir, "pack.sock")
+	s.packSockCleanup = cleanup
 	s.packCache, err = packcache.New(packcache.Config{
-		Dir:      filepath.Join(s.cfg.DataDir, "cache", "pack-objects"),
+		Dir:      filepath.Join(s.scratch.dir, "pack-objects"),
 		RepoRoot: s.cfg.RepoRoot(),
 		Socket:   sock,
 		Log:      s.log,

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -54,7 +55,17 @@ type Server struct {
 	throttle     *throttle.Limiter
 	housekeeping *housekeeping.Scheduler
 	packCache    *packcache.Cache
-	packSockDir  string
+
+	// lockouts are the Git doors' and the API's lockouts by scope;
+	// stopFollowing stops following the other replicas' counts
+	// (docs/replicas.md).
+	lockouts      map[string]*throttle.Limiter
+	stopFollowing func()
+	// scratch is the process's own directory (cachedir.go);
+	// packSockCleanup removes the pack cache's socket.
+	scratch         *scratch
+	packSockCleanup func()
+
 	// trustedProxies may name the client in X-Forwarded-For, for the
 	// HTTP doors (Git and API).
 	trustedProxies []netip.Prefix
@@ -126,7 +137,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 
 	// What the Git doors share (git.go).
 	s.runner = &gitproc.Runner{Metrics: s.Metrics}
-	if s.throttle, err = s.newLockout(); err != nil {
+	if s.throttle, err = s.newLockout(throttle.ScopeGit); err != nil {
 		return nil, err
 	}
 	s.housekeeping = s.newHousekeeping()
@@ -161,6 +172,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	if err != nil {
 		return nil, err
 	}
+	s.followLockouts()
 	s.httpServer = &http.Server{
 		Handler:           s.routes(gitHTTP, api),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -243,7 +255,7 @@ func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 		s.log.Warn("readiness: database check failed", "err", err)
 	}
 	if err := checkStorage(s.cfg.RepoRoot()); err != nil {
-		storage = check{Status: "failed", Message: "repository storage not writable"}
+		storage = check{Status: "failed", Message: "repository storage not readable and writable"}
 		s.log.Warn("readiness: storage check failed", "err", err)
 	}
 	code, status := http.StatusOK, "ok"
@@ -260,7 +272,20 @@ func checkStorage(root string) error {
 	}
 	name := f.Name()
 	f.Close()
-	return os.Remove(filepath.Clean(name))
+	if err := os.Remove(filepath.Clean(name)); err != nil {
+		return err
+	}
+	// Readable too: a storage that takes writes but cannot list serves
+	// nothing.
+	d, err := os.Open(root)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if _, err = d.Readdirnames(1); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
 }
 
 // Start binds the listeners and serves in the background: the SSH door
@@ -336,14 +361,20 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // never built and being called twice.
 func (s *Server) release(ctx context.Context) error {
 	err := s.stopMail(ctx)
+	if s.stopFollowing != nil {
+		s.stopFollowing()
+	}
 	if s.housekeeping != nil {
 		err = errors.Join(err, s.housekeeping.Stop(ctx))
 	}
 	if s.packCache != nil {
 		_ = s.packCache.Close()
 	}
-	if s.packSockDir != "" {
-		_ = os.RemoveAll(s.packSockDir)
+	if s.packSockCleanup != nil {
+		s.packSockCleanup()
+	}
+	if s.scratch != nil {
+		s.scratch.close()
 	}
 	if s.Auth != nil {
 		s.Auth.Close(ctx)

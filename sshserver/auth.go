@@ -52,6 +52,11 @@ var Ciphers = []string{"aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes1
 // errDenied is all a refused client learns.
 var errDenied = errors.New("permission denied")
 
+// unavailableBanner is what a client is told when its credential could
+// not be checked: the same words as a session refused for that reason
+// (docs/ssh.md).
+const unavailableBanner = "gitgate: " + msgUnavailable + "\n"
+
 // serverConfig adds the verified-key and password callbacks to the
 // x/crypto configuration gliderlabs builds for each connection. gliderlabs
 // sets PublicKeyCallback (for offers) and leaves these alone: its
@@ -98,8 +103,12 @@ func (s *Server) keyOffered(ctx ssh.Context, key ssh.PublicKey) bool {
 	defer cancel()
 	ok, err := s.deps.Auth.KeyMayAuthenticate(actx, key)
 	if err != nil {
-		s.log.Error("ssh key lookup failed", "remote", ctx.RemoteAddr().String(), "err", err)
-		return false
+		// The database is away: let the client sign, so that the
+		// verified-key callback can tell it why it cannot get in
+		// (unavailableBanner) rather than leave it with a bare
+		// "Permission denied" that reads as a removed key.
+		s.log.Warn("ssh key lookup failed", "remote", ctx.RemoteAddr().String(), "err", err)
+		return true
 	}
 	if !ok {
 		return reject()
@@ -171,14 +180,17 @@ func (s *Server) authenticate(ctx ssh.Context, c auth.Credential, addr netip.Add
 	case errors.Is(err, auth.ErrInvalidCredential):
 		s.deps.Metrics.AuthAttempts.WithLabelValues("ssh", string(method), "failure").Inc()
 		s.recordFailure(addr)
-		s.log.Info("ssh authentication failed", "remote", ctx.RemoteAddr().String(), "method", string(method), "reason", auth.RejectionReason(err))
+		s.log.Info("ssh authentication failed", "remote", addr.String(), "method", string(method), "reason", auth.RejectionReason(err))
 		return nil, errDenied
 	default:
-		// The database is down: the client cannot be told "try later"
-		// in SSH auth, but it must not count as a wrong credential.
+		// The database is down: not a wrong credential, so not
+		// counted, and the client is told so in a banner before the
+		// refusal (OpenSSH shows banners at its default log level).
 		s.deps.Metrics.AuthAttempts.WithLabelValues("ssh", string(method), "error").Inc()
-		s.log.Error("ssh authentication error", "remote", ctx.RemoteAddr().String(), "method", string(method), "err", err)
-		return nil, errDenied
+		// addr, not ctx.RemoteAddr(): gliderlabs fills the context's
+		// address only after the password callback has run.
+		s.log.Error("ssh authentication error", "remote", addr.String(), "method", string(method), "err", err)
+		return nil, &gossh.BannerError{Err: errDenied, Message: unavailableBanner}
 	}
 }
 

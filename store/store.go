@@ -52,6 +52,9 @@ type DB struct {
 	q       sqlx.ExtContext
 	dialect Dialect
 	stmts   *stmtCache
+	// url is a PostgreSQL database's URL, for connections outside the
+	// pool (ListenLockouts).
+	url string
 }
 
 // stmtCache holds prepared statements of hot queries, shared by a pool and
@@ -104,6 +107,9 @@ func Open(ctx context.Context, dataDir, databaseURL string) (*DB, error) {
 		return nil, fmt.Errorf("unsupported database URL %q: want postgres://… or sqlite:PATH", redactURL(databaseURL))
 	}
 	s := &DB{pool: db, q: db, dialect: d, stmts: &stmtCache{stmts: map[string]*sqlx.Stmt{}}}
+	if d == Postgres {
+		s.url = databaseURL
+	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {
@@ -175,7 +181,7 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *DB) error) error {
 	if err != nil {
 		return mapErr(fmt.Errorf("begin transaction: %w", err))
 	}
-	if err := fn(&DB{pool: db.pool, q: tx, dialect: db.dialect, stmts: db.stmts}); err != nil {
+	if err := fn(&DB{pool: db.pool, q: tx, dialect: db.dialect, stmts: db.stmts, url: db.url}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

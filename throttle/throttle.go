@@ -4,12 +4,19 @@
 // door (HTTP, SSH) shares it. A successful authentication resets the
 // address's count, and successful callers never wait on it: a check is one
 // map lookup.
+//
+// Replicas on one PostgreSQL database share their counts (Config.Shared,
+// docs/replicas.md): a failure is counted in the database, and every
+// process learns the new count and any ban through Observe, so the check
+// stays a map lookup.
 package throttle
 
 import (
 	"container/list"
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strings"
@@ -43,7 +50,39 @@ type Config struct {
 	MaxEntries int
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
+	// Shared, when set, counts failures where every process of the
+	// instance sees them (NewShared); a failure it cannot count is
+	// counted in this process alone.
+	Shared Shared
+	// Log reports what Shared could not do; nil is slog.Default().
+	Log *slog.Logger
 }
+
+// Shared keeps the failure counts of one lockout for every process of an
+// instance. Each process hears of the others' changes through
+// Limiter.Observe (Follow).
+type Shared interface {
+	// Update applies fn to addr's state atomically across processes
+	// (a zero State when there is none) and returns the state stored.
+	Update(ctx context.Context, addr netip.Addr, fn func(*State)) (State, error)
+	// Reset forgets the failures of addr unless it is banned at now.
+	Reset(ctx context.Context, addr netip.Addr, now time.Time) error
+}
+
+// State is an address's standing in a lockout.
+type State struct {
+	Addr netip.Addr
+	// WindowStart is the first failure of the current window; Failures
+	// counts the window's failures.
+	WindowStart time.Time
+	Failures    int
+	// BannedUntil is the end of a ban (zero: none).
+	BannedUntil time.Time
+}
+
+// sharedTimeout bounds a call to Shared: a failed authentication waits
+// for it.
+const sharedTimeout = 2 * time.Second
 
 // Limiter counts failures per address. It is safe for concurrent use.
 type Limiter struct {
@@ -80,6 +119,9 @@ func New(cfg Config) *Limiter {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
 	}
 	return &Limiter{cfg: cfg, entries: map[netip.Addr]*list.Element{}, lru: list.New()}
 }
@@ -130,30 +172,97 @@ func (l *Limiter) Failure(addr netip.Addr) (banned bool) {
 	if l.exempt(addr) {
 		return false
 	}
+	return l.failed(key(addr), false)
+}
+
+// failed counts one failure of the address k, in Shared when there is
+// one, and, when reserved, ends the Attempt that reserved it in the same
+// step as the new count becomes visible here.
+func (l *Limiter) failed(k netip.Addr, reserved bool) (banned bool) {
 	now := l.cfg.Now()
+	if l.cfg.Shared != nil {
+		l.mu.Lock()
+		el, ok := l.entries[k]
+		known := ok && now.Before(el.Value.(*entry).bannedUntil)
+		l.mu.Unlock()
+		if !known {
+			ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+			st, err := l.cfg.Shared.Update(ctx, k, func(st *State) { l.rule(st, now) })
+			cancel()
+			if err == nil {
+				l.mu.Lock()
+				defer l.mu.Unlock()
+				e := l.touch(k, now)
+				if reserved && e.pending > 0 {
+					e.pending--
+				}
+				e.set(st)
+				return now.Before(st.BannedUntil)
+			}
+			l.cfg.Log.Warn("could not count a failed authentication for every replica; counting it in this process only", "addr", k.String(), "err", err)
+		}
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sweep(now)
-	return l.fail(l.touch(key(addr), now), now)
+	e := l.touch(k, now)
+	if reserved && e.pending > 0 {
+		e.pending--
+	}
+	return l.fail(e, now)
 }
 
 // fail counts one failure on e. The caller holds l.mu.
 func (l *Limiter) fail(e *entry, now time.Time) (banned bool) {
-	if now.Before(e.bannedUntil) {
-		return true
+	st := e.state()
+	l.rule(&st, now)
+	e.set(st)
+	return now.Before(st.BannedUntil)
+}
+
+// rule is the lockout's rule for one failure at now.
+func (l *Limiter) rule(st *State, now time.Time) {
+	if now.Before(st.BannedUntil) {
+		return
 	}
 	// A window starts at its first failure; failures older than the
 	// window no longer count.
-	if now.Sub(e.windowStart) >= l.cfg.Window {
-		e.windowStart, e.failures = now, 0
+	if now.Sub(st.WindowStart) >= l.cfg.Window {
+		st.WindowStart, st.Failures = now, 0
 	}
-	e.failures++
-	if e.failures >= l.cfg.MaxFailures {
-		e.bannedUntil = now.Add(l.cfg.BanDuration)
-		e.failures = 0
-		return true
+	st.Failures++
+	if st.Failures >= l.cfg.MaxFailures {
+		st.BannedUntil = now.Add(l.cfg.BanDuration)
+		st.Failures = 0
 	}
-	return false
+}
+
+func (e *entry) state() State {
+	return State{Addr: e.addr, WindowStart: e.windowStart, Failures: e.failures, BannedUntil: e.bannedUntil}
+}
+
+func (e *entry) set(st State) {
+	e.windowStart, e.failures, e.bannedUntil = st.WindowStart, st.Failures, st.BannedUntil
+}
+
+// Observe takes in a state that another process stored in Shared (Follow
+// calls it): the address's count and ban become this process's too. A
+// state with no failures and no ban in force is a reset.
+func (l *Limiter) Observe(st State) {
+	if l.exempt(st.Addr) {
+		return
+	}
+	now := l.cfg.Now()
+	k := key(st.Addr)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if st.Failures == 0 && !now.Before(st.BannedUntil) {
+		if el, ok := l.entries[k]; ok {
+			l.succeed(el, now)
+		}
+		return
+	}
+	l.touch(k, now).set(st)
 }
 
 // ErrBanned is Attempt's answer for an address that is banned.
@@ -212,15 +321,7 @@ func (a *Attempt) Failed() (banned bool) {
 		return false
 	}
 	a.ended = true
-	l := a.l
-	now := l.cfg.Now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e := l.touch(key(a.addr), now)
-	if e.pending > 0 {
-		e.pending--
-	}
-	return l.fail(e, now)
+	return a.l.failed(key(a.addr), true)
 }
 
 // Succeeded ends the attempt as a success: the address's failures are
@@ -233,13 +334,17 @@ func (a *Attempt) Succeeded() {
 	l := a.l
 	now := l.cfg.Now()
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	reset := false
 	if el, ok := l.entries[key(a.addr)]; ok {
 		e := el.Value.(*entry)
 		if e.pending > 0 {
 			e.pending--
 		}
-		l.succeed(el, now)
+		reset = l.succeed(el, now)
+	}
+	l.mu.Unlock()
+	if reset {
+		l.resetShared(key(a.addr), now)
 	}
 }
 
@@ -284,22 +389,41 @@ func (l *Limiter) Success(addr netip.Addr) {
 	}
 	now := l.cfg.Now()
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	reset := false
 	if el, ok := l.entries[key(addr)]; ok {
-		l.succeed(el, now)
+		reset = l.succeed(el, now)
+	}
+	l.mu.Unlock()
+	if reset {
+		l.resetShared(key(addr), now)
 	}
 }
 
-// succeed forgets el's failures. The caller holds l.mu.
-func (l *Limiter) succeed(el *list.Element, now time.Time) {
+// succeed forgets el's failures, and reports whether there were some
+// that Shared must forget too. The caller holds l.mu.
+func (l *Limiter) succeed(el *list.Element, now time.Time) (reset bool) {
 	e := el.Value.(*entry)
+	reset = l.cfg.Shared != nil && e.failures > 0 && now.Sub(e.windowStart) < l.cfg.Window
 	switch {
 	case now.Before(e.bannedUntil):
+		return false
 	case e.pending > 0:
 		// Attempts still running keep their reservations.
 		e.failures, e.windowStart = 0, now
 	default:
 		l.remove(el)
+	}
+	return reset
+}
+
+// resetShared forgets k's failures in Shared. Only an address this
+// process knows to have failures gets here, so a successful request
+// costs the database nothing.
+func (l *Limiter) resetShared(k netip.Addr, now time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+	defer cancel()
+	if err := l.cfg.Shared.Reset(ctx, k, now); err != nil {
+		l.cfg.Log.Warn("could not reset the failed authentications of an address for every replica", "addr", k.String(), "err", err)
 	}
 }
 

@@ -31,13 +31,18 @@ type step struct {
 	wantBanned bool
 }
 
-func TestLockout(t *testing.T) {
+// scenario is a lockout story: a configuration and its steps.
+type scenario struct {
+	name  string
+	cfg   Config
+	steps []step
+}
+
+// scenarios are the lockout's rules as stories, told to one Limiter here
+// and to three replicas sharing PostgreSQL in shared_test.go.
+func scenarios() []scenario {
 	allowLoopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
-	tests := []struct {
-		name  string
-		cfg   Config
-		steps []step
-	}{
+	return []scenario{
 		{"29 failures in the window do not ban", Config{}, []step{
 			{addr: client, fail: 29, wantBanned: false},
 		}},
@@ -89,7 +94,10 @@ func TestLockout(t *testing.T) {
 			{addr: client, fail: 1000, wantBanned: false},
 		}},
 	}
-	for _, tt := range tests {
+}
+
+func TestLockout(t *testing.T) {
+	for _, tt := range scenarios() {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
 			tt.cfg.Now = c.now

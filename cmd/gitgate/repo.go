@@ -9,6 +9,7 @@ import (
 	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/housekeeping"
 	"github.com/gitgate/gitgate/repos"
+	"github.com/gitgate/gitgate/server"
 )
 
 func newRepoCmd(a *app) *cobra.Command {
@@ -80,7 +81,7 @@ func newRepoPruneCmd(a *app) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("repository %s: %w", args[0], err)
 			}
-			if err := housekeeping.Run(cmd.Context(), "", s.repos.DiskPath(p.ID), housekeeping.TaskPrune, grace); err != nil {
+			if err := housekeeping.Run(cmd.Context(), server.HousekeepingLocker(s.db), "", s.repos.DiskPath(p.ID), housekeeping.TaskPrune, grace); err != nil {
 				return fmt.Errorf("prune %s: %w", p.FullPath(), err)
 			}
 			fmt.Fprintf(a.stdout, "Pruned unreachable objects older than %s from %s\n", grace, p.FullPath())
