@@ -386,7 +386,7 @@ func (h *Handler) adminRevoke(q *request) error {
 type settingField struct {
 	Name  string
 	Value string
-	// Kind is "days", "bool" or "text": the input it gets.
+	// Kind is "days", "days-list", "bool" or "text": the input it gets.
 	Kind string
 }
 
@@ -401,6 +401,8 @@ func settingKind(name string) string {
 		return "days"
 	case auth.SettingTokenPrefix:
 		return "text"
+	case auth.SettingExpiryWarningDays:
+		return "days-list"
 	}
 	return "bool"
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -315,6 +316,23 @@ func TestAdminAreaManagesUsersAndSettingsAndHidesFromOthers(t *testing.T) {
 	st, _ := env.Server.Auth.Settings(ctx)
 	if st.MaxLifetimeDays != 30 || st.TokenPrefix != "corp-" || st.ImpersonationEnabled {
 		t.Fatalf("settings saved: %+v", st)
+	}
+	// The expiry warning thresholds are a list, validated by auth.
+	warn := func(list string) int {
+		resp, _ := root.post("/admin/application_settings", url.Values{"authenticity_token": {tok},
+			"setting[max_personal_access_token_lifetime]": {"30"}, "setting[personal_access_token_prefix]": {"corp-"},
+			"setting[require_personal_access_token_expiry]": {"true"}, "setting[enforce_personal_access_token_expiration]": {"true"},
+			"setting[password_authentication_enabled_for_git]": {"true"}, "setting[token_expiry_warning_days]": {list}})
+		return resp.StatusCode
+	}
+	if code := warn("7,7"); code != http.StatusUnprocessableEntity {
+		t.Errorf("warning days 7,7: %d", code)
+	}
+	if code := warn("60, 30,7"); code != http.StatusSeeOther {
+		t.Errorf("warning days 60,30,7: %d", code)
+	}
+	if st, _ := env.Server.Auth.Settings(ctx); !slices.Equal(st.ExpiryWarningDays, []int{60, 30, 7}) {
+		t.Errorf("warning days saved: %v", st.ExpiryWarningDays)
 	}
 	if _, body := root.get("/admin/users/bob"); !strings.Contains(body, `id="impersonation-disabled"`) {
 		t.Error("the user page does not say impersonation is off")
