@@ -157,6 +157,9 @@ func (s *Service) enableTOTP(ctx context.Context, u *store.User) ([]string, erro
 	if err := s.db.UpdateUser(ctx, u); err != nil {
 		return nil, err
 	}
+	if err := s.credentialsChanged(ctx, u.ID); err != nil {
+		return nil, err
+	}
 	return codes, nil
 }
 
@@ -165,7 +168,10 @@ func (s *Service) DisableTOTP(ctx context.Context, userID int64) error {
 	if _, err := s.userRow(ctx, userID); err != nil {
 		return err
 	}
-	return mapStoreErr(s.db.ClearOTP(ctx, userID, s.Now()), fmt.Sprintf("user %d", userID))
+	if err := mapStoreErr(s.db.ClearOTP(ctx, userID, s.Now()), fmt.Sprintf("user %d", userID)); err != nil {
+		return err
+	}
+	return s.credentialsChanged(ctx, userID)
 }
 
 // VerifySecondFactor checks a TOTP code (each step usable once) or

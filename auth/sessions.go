@@ -142,9 +142,7 @@ func (s *Service) EndSession(ctx context.Context, secret string) error {
 }
 
 // EndOtherSessions ends every session of a user except the one whose
-// cookie secret is keep (empty: all of them). Call it when the user's
-// password or two-factor settings change, so a browser signed in with the
-// old credentials is signed out (docs/web.md#sessions).
+// cookie secret is keep (empty: all of them).
 func (s *Service) EndOtherSessions(ctx context.Context, userID int64, keep string) error {
 	digest := ""
 	if keep != "" {
@@ -152,6 +150,30 @@ func (s *Service) EndOtherSessions(ctx context.Context, userID int64, keep strin
 	}
 	_, err := s.db.DeleteUserSessions(ctx, userID, digest)
 	return err
+}
+
+// actingSessionKey carries the cookie secret of the web session a
+// request comes from (WithActingSession).
+type actingSessionKey struct{}
+
+// WithActingSession marks ctx as a request of the web session whose
+// cookie secret is secret. When such a request changes the user's own
+// password or two-factor settings, that browser stays signed in.
+func WithActingSession(ctx context.Context, secret string) context.Context {
+	return context.WithValue(ctx, actingSessionKey{}, secret)
+}
+
+// credentialsChanged ends the user's sessions after a password or
+// two-factor change, whichever door made it (a page, the API, the CLI):
+// a browser signed in with the old credentials must not stay signed in
+// (docs/web.md#sessions). Only the session that made the change, if
+// any, is kept.
+func (s *Service) credentialsChanged(ctx context.Context, userID int64) error {
+	keep, _ := ctx.Value(actingSessionKey{}).(string)
+	if err := s.EndOtherSessions(ctx, userID, keep); err != nil {
+		return fmt.Errorf("end the sessions of user %d: %w", userID, err)
+	}
+	return nil
 }
 
 // languagePattern is the form of a language tag gitgate stores: "en",

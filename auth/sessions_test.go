@@ -97,3 +97,74 @@ func TestPreferredLanguageIsStoredOnTheUser(t *testing.T) {
 		}
 	})
 }
+
+// Whichever door changes a password or the two-factor settings (a page,
+// the API, the CLI), the user's browsers signed in before are signed
+// out; only the session that made the change itself stays.
+func TestCredentialChangesEndTheUsersOtherSessionsFromEveryDoor(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		open := func() string {
+			t.Helper()
+			secret, _, err := f.svc.CreateSession(ctx, f.user.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return secret
+		}
+		alive := func(secret string) bool {
+			_, _, err := f.svc.SessionUser(ctx, secret)
+			return err == nil
+		}
+		rootSession, _, err := f.svc.CreateSession(ctx, f.root.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw := "a new password 1"
+		changes := []struct {
+			name   string
+			change func(ctx context.Context) error
+		}{
+			{"password", func(ctx context.Context) error {
+				_, err := f.svc.UpdateUser(ctx, f.user.ID, auth.UserChanges{Password: &pw})
+				return err
+			}},
+			{"two-factor enabled", func(ctx context.Context) error {
+				_, err := f.svc.EnableTOTP(ctx, f.user.ID, "")
+				return err
+			}},
+			{"two-factor disabled", func(ctx context.Context) error { return f.svc.DisableTOTP(ctx, f.user.ID) }},
+		}
+		// An operator's or an admin's change (no acting session of the
+		// user) ends them all.
+		for _, c := range changes {
+			a, b := open(), open()
+			if err := c.change(ctx); err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			if alive(a) || alive(b) {
+				t.Errorf("%s by an operator: sessions still open", c.name)
+			}
+		}
+		// The user's own change on a page keeps that page's session.
+		for _, c := range changes {
+			mine, other := open(), open()
+			if err := c.change(auth.WithActingSession(ctx, mine)); err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			if !alive(mine) || alive(other) {
+				t.Errorf("%s by the user: own session alive %v, other alive %v", c.name, alive(mine), alive(other))
+			}
+		}
+		// Changing a name is no credential change; nobody else is touched.
+		keep := open()
+		name := "Alice"
+		if _, err := f.svc.UpdateUser(ctx, f.user.ID, auth.UserChanges{Name: &name}); err != nil {
+			t.Fatal(err)
+		}
+		if !alive(keep) || !alive(rootSession) {
+			t.Error("a name change or another user's changes ended a session")
+		}
+	})
+}

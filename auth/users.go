@@ -226,6 +226,11 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, c UserChanges) (*Use
 		}
 		return nil, err
 	}
+	if c.Password != nil {
+		if err := s.credentialsChanged(ctx, id); err != nil {
+			return nil, err
+		}
+	}
 	return userFrom(u), nil
 }
 

@@ -145,9 +145,6 @@ func (h *Handler) updatePassword(q *request) error {
 		h.renderPage(q, http.StatusUnprocessableEntity, "password", &page{Title: "password.title", Nav: "profile", Errors: errs})
 		return nil
 	}
-	if err := h.endOtherSessions(q); err != nil {
-		return err
-	}
 	h.setFlash(q, "notice", "flash.password_changed")
 	q.redirect(passwordEditPath)
 	return nil

@@ -31,7 +31,14 @@ func (h *Handler) newRequest(w http.ResponseWriter, r *http.Request) *request {
 }
 
 // ctx is the request's context, for every call to a service.
-func (q *request) ctx() context.Context { return q.r.Context() }
+// A signed-in request carries its session, so that auth keeps this
+// browser signed in when the request changes the user's credentials.
+func (q *request) ctx() context.Context {
+	if q.sessionSecret != "" {
+		return auth.WithActingSession(q.r.Context(), q.sessionSecret)
+	}
+	return q.r.Context()
+}
 
 // isAdmin reports whether the visitor is a signed-in admin.
 func (q *request) isAdmin() bool { return q.user != nil && q.user.Admin }

@@ -226,10 +226,3 @@ func (h *Handler) signOut(q *request) error {
 	q.redirect(signInPath)
 	return nil
 }
-
-// endOtherSessions signs the user out everywhere but here: after a
-// password or two-factor change, a browser that knew the old secret must
-// not stay signed in (docs/web.md#sessions).
-func (h *Handler) endOtherSessions(q *request) error {
-	return h.auth.EndOtherSessions(q.ctx(), q.user.ID, q.sessionSecret)
-}

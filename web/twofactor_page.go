@@ -162,9 +162,6 @@ func (h *Handler) confirmTwoFactor(q *request) error {
 	if err != nil {
 		return err
 	}
-	if err := h.endOtherSessions(q); err != nil {
-		return err
-	}
 	sealed, err := h.seal(recoveryPurpose(q), strings.Join(codes, ","), recoveryCodesTTL)
 	if err != nil {
 		return err
@@ -204,9 +201,6 @@ func (h *Handler) disableTwoFactor(q *request) error {
 		return nil
 	}
 	if err := h.auth.DisableTOTP(q.ctx(), q.user.ID); err != nil {
-		return err
-	}
-	if err := h.endOtherSessions(q); err != nil {
 		return err
 	}
 	h.setFlash(q, "notice", "flash.twofa_disabled")
