@@ -24,6 +24,7 @@ func TestSecretsNeverReachTheLog(t *testing.T) {
 			"err", errors.New("lookup glpat-ZyXwVuTsRqPoNmLkJiHgFe failed"),
 			"header", "Bearer abcdefghijklmnopqrstuvwxyz",
 			"token_id", 42,
+			"token_count", 4711,
 		)
 		out := buf.String()
 		for _, secret := range []string{"hunter2-password", "token-string-here123", "dXNlcjpnbHBhdC1zZWNyZXQ=", "glpat-AbCdEfGhIjKlMnOpQrStUv",
@@ -32,8 +33,8 @@ func TestSecretsNeverReachTheLog(t *testing.T) {
 				t.Errorf("%s log holds %q:\n%s", format, secret, out)
 			}
 		}
-		if !strings.Contains(out, "42") {
-			t.Errorf("%s log lost the non-secret token_id:\n%s", format, out)
+		if !strings.Contains(out, "42") || !strings.Contains(out, "4711") {
+			t.Errorf("%s log lost the non-secret token_id or token_count:\n%s", format, out)
 		}
 	}
 }

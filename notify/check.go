@@ -139,7 +139,7 @@ func (w *ExpiryWarnings) Run(ctx context.Context) (Report, error) {
 		return rep, err
 	}
 	rep.Duration = time.Since(start)
-	w.cfg.Log.Info("expiry check finished", "tokens_found", rep.TokensFound, "keys_found", rep.KeysFound,
+	w.cfg.Log.Info("expiry check finished", "token_count", rep.TokensFound, "key_count", rep.KeysFound,
 		"mails_queued", len(rep.Queued), "errors", rep.Errors, "duration", rep.Duration.Round(time.Millisecond).String())
 	if len(rep.Queued) > 0 && w.cfg.Queued != nil {
 		w.cfg.Queued()
