@@ -141,26 +141,6 @@ func getProject(c *call) error {
 	return nil
 }
 
-// slug derives a project path from a name as GitLab does ("My Project"
-// → "my-project").
-func slug(name string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(strings.TrimSpace(name)) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', r == '.':
-			b.WriteRune(r)
-			dash = false
-		default:
-			if !dash && b.Len() > 0 {
-				b.WriteByte('-')
-				dash = true
-			}
-		}
-	}
-	return strings.Trim(b.String(), "-.")
-}
-
 // POST /projects: in the caller's namespace, or namespace_id (an id or a
 // path) where the caller may create projects. 201 with the project. A
 // namespace the caller cannot see is 404 whether it exists or not; one it
@@ -179,7 +159,7 @@ func createProject(c *call) error {
 		return grapeError(http.StatusBadRequest, "name, path are missing, at least one parameter must be provided")
 	}
 	if path == "" {
-		path = slug(name)
+		path = repos.PathFromName(name)
 	}
 	if name == "" {
 		name = path

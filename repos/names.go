@@ -82,3 +82,24 @@ func ValidateNamespacePath(full string) error {
 	}
 	return nil
 }
+
+// PathFromName derives a project path from its name as GitLab does when
+// no path is given ("My Project" → "my-project"); the API and the New
+// project page both ask it.
+func PathFromName(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(strings.TrimSpace(name)) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', r == '.':
+			b.WriteRune(r)
+			dash = false
+		default:
+			if !dash && b.Len() > 0 {
+				b.WriteByte('-')
+				dash = true
+			}
+		}
+	}
+	return strings.Trim(b.String(), "-.")
+}

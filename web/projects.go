@@ -156,7 +156,7 @@ func (h *Handler) createProject(q *request) error {
 		NamespaceID: q.form(fieldProjectNamespace), Visibility: q.form(fieldProjectVisibility), Description: q.form(fieldProjectDescription)}
 	errs := map[string]string{}
 	if form.Path == "" {
-		form.Path = projectSlug(form.Name)
+		form.Path = repos.PathFromName(form.Name)
 	}
 	if form.Name == "" {
 		form.Name = form.Path
@@ -220,26 +220,6 @@ func (h *Handler) chosenNamespace(q *request, idText string) (*repos.Namespace, 
 		return nil, err
 	}
 	return ns, nil
-}
-
-// projectSlug derives a path from a name as GitLab does ("My Project" →
-// "my-project").
-func projectSlug(name string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(strings.TrimSpace(name)) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', r == '.':
-			b.WriteRune(r)
-			dash = false
-		default:
-			if !dash && b.Len() > 0 {
-				b.WriteByte('-')
-				dash = true
-			}
-		}
-	}
-	return strings.Trim(b.String(), "-.")
 }
 
 // projectData is a project page's data.
