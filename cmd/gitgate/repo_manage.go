@@ -117,7 +117,7 @@ func newRepoShowCmd(a *app) *cobra.Command {
 				sshURL = u
 			}
 			return a.fields("ID", strconv.FormatInt(p.ID, 10), "Path", p.FullPath(), "Name", p.Name, "Description", desc,
-				"Visibility", p.Visibility, "Default branch", p.DefaultBranch, "HTTP URL", links.BaseURL+"/"+p.FullPath()+".git",
+				"Visibility", p.Visibility, "Default branch", p.DefaultBranch, "HTTP URL", repos.HTTPCloneURL(links.BaseURL, p.FullPath()),
 				"SSH URL", sshURL, "Members", strconv.Itoa(len(members)), "Created", timeOrNever(&p.CreatedAt),
 				"Last activity", timeOrNever(&p.LastActivityAt), "On disk", s.repos.DiskPath(p.ID))
 		},
