@@ -105,7 +105,11 @@ func (c *cli) secretState() string {
 // verifyTOTP starts a server on c's database (as gitgate serve does, with
 // cfg's key settings) and checks a code computed from secret at a time
 // through its 2FA verification.
-func (c *cli) verifyTOTP(configure func(*server.Config), username, secret string, at time.Time) error {
+// verifyTOTP starts a server on the CLI's data and checks a code of the
+// given secret for step steps (30 s each) from now. The code is computed
+// after the server has started, right before it is checked, so a slow
+// start cannot push it out of the accepted window.
+func (c *cli) verifyTOTP(configure func(*server.Config), username, secret string, step int) error {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -123,7 +127,7 @@ func (c *cli) verifyTOTP(configure func(*server.Config), username, secret string
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	code, err := totp.GenerateCode(secret, at)
+	code, err := totp.GenerateCode(secret, time.Now().Add(time.Duration(step)*30*time.Second))
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -149,11 +153,10 @@ func TestTwoFactorSecretsAreEncryptedAtRestAndCodesStillVerify(t *testing.T) {
 		if fi, err := os.Stat(key); err != nil || fi.Mode().Perm() != 0o600 {
 			t.Fatalf("key file %s: %v %v, want mode 0600", key, fi, err)
 		}
-		now := time.Now()
-		if err := c.verifyTOTP(nil, "alice", totpSecret, now); err != nil {
+		if err := c.verifyTOTP(nil, "alice", totpSecret, 0); err != nil {
 			t.Fatalf("a code from the enrolled secret is refused: %v", err)
 		}
-		if err := c.verifyTOTP(nil, "alice", "GEZDGNBVGY3TQOJQGEZDGNBVGY", now.Add(30*time.Second)); err == nil {
+		if err := c.verifyTOTP(nil, "alice", "GEZDGNBVGY3TQOJQGEZDGNBVGY", 1); err == nil {
 			t.Fatal("a code from another secret is accepted")
 		}
 	})
@@ -231,7 +234,7 @@ func TestMigrateEncryptsTwoFactorSecretsStoredInPlaintext(t *testing.T) {
 		if c.rawOTPSecret("alice") != raw {
 			t.Fatal("a second migrate rewrote the encrypted secret")
 		}
-		if err := c.verifyTOTP(nil, "alice", totpSecret, time.Now()); err != nil {
+		if err := c.verifyTOTP(nil, "alice", totpSecret, 0); err != nil {
 			t.Fatalf("the migrated secret no longer verifies codes: %v", err)
 		}
 	})
@@ -260,8 +263,7 @@ func TestSecretKeyRotationWithThePreviousKeyInTheEnvironment(t *testing.T) {
 		if c.rawOTPSecret("alice") == before {
 			t.Fatal("rotation left the secret encrypted under the old key")
 		}
-		start := time.Now()
-		if err := c.verifyTOTP(func(cfg *server.Config) { cfg.SecretKeyBase = newKey }, "alice", totpSecret, start.Add(-30*time.Second)); err != nil {
+		if err := c.verifyTOTP(func(cfg *server.Config) { cfg.SecretKeyBase = newKey }, "alice", totpSecret, -1); err != nil {
 			t.Fatalf("after rotation the new key alone does not verify codes: %v", err)
 		}
 		// The old key file alone is now refused.
@@ -274,7 +276,7 @@ func TestSecretKeyRotationWithThePreviousKeyInTheEnvironment(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.must("user", "2fa", "enable", "bob")
-		if err := c.verifyTOTP(nil, "alice", totpSecret, start); err != nil {
+		if err := c.verifyTOTP(nil, "alice", totpSecret, 0); err != nil {
 			t.Fatalf("the new key from the key file does not verify codes: %v", err)
 		}
 	})
