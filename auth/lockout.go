@@ -56,45 +56,69 @@ func (s *Service) checkLogin(ctx context.Context, username, password string, cou
 		}
 		return nil, reject("user has no password")
 	}
-	now := s.Now()
-	locked := s.locked(u.LockedAt)
-	if u.LockedAt != nil && !locked {
-		// Expired: the next attempt starts from a clean count.
-		if err := s.db.ExpireLoginLock(ctx, u.ID, now.Add(-AccountLockDuration)); err != nil {
-			return nil, err
-		}
-		u.FailedAttempts, u.LockedAt = 0, nil
+	locked, err := s.lockState(ctx, u)
+	if err != nil {
+		return nil, err
 	}
 	ok, err := s.passwords.verify(ctx, u.PasswordHash, password, count)
 	if err != nil {
 		return nil, err
 	}
 	if !ok || locked {
-		// As Devise does, attempts on a locked account count too (the
-		// lock itself is not extended).
-		n, lockedAt, err := s.db.RecordFailedLogin(ctx, u.ID, MaxFailedLogins, now)
-		if err != nil {
-			return nil, err
-		}
-		if locked {
-			return nil, reject("account locked")
-		}
-		if lockedAt != nil && n == MaxFailedLogins {
-			s.log.Warn("account locked after repeated wrong passwords", "user", u.Username, "attempts", n,
-				"until", lockedAt.Add(AccountLockDuration).Format(time.RFC3339))
-		}
-		return nil, reject("wrong password")
+		return nil, s.failedAttempt(ctx, u, locked, "wrong password")
 	}
 	if u.State != UserActive {
 		return nil, reject("user is blocked")
 	}
-	if u.FailedAttempts > 0 {
-		if err := s.db.ResetFailedLogins(ctx, u.ID); err != nil {
-			return nil, err
-		}
-		u.FailedAttempts = 0
+	if u.OTPEnabled {
+		// The sign-in is not over: the count is cleared only once the
+		// second factor is right too (VerifySecondFactor).
+		return u, nil
 	}
-	return u, nil
+	return u, s.succeeded(ctx, u)
+}
+
+// lockState reports whether u's password is locked now; an expired lock
+// is cleared first, so the next attempt starts from a clean count.
+func (s *Service) lockState(ctx context.Context, u *store.User) (bool, error) {
+	locked := s.locked(u.LockedAt)
+	if u.LockedAt != nil && !locked {
+		if err := s.db.ExpireLoginLock(ctx, u.ID, s.Now().Add(-AccountLockDuration)); err != nil {
+			return false, err
+		}
+		u.FailedAttempts, u.LockedAt = 0, nil
+	}
+	return locked, nil
+}
+
+// failedAttempt counts a wrong password or two-factor code against u and
+// returns the rejection. As Devise does, attempts on a locked account
+// count too (the lock itself is not extended).
+func (s *Service) failedAttempt(ctx context.Context, u *store.User, locked bool, reason string) error {
+	n, lockedAt, err := s.db.RecordFailedLogin(ctx, u.ID, MaxFailedLogins, s.Now())
+	if err != nil {
+		return err
+	}
+	if locked {
+		return reject("account locked")
+	}
+	if lockedAt != nil && n == MaxFailedLogins {
+		s.log.Warn("account locked after repeated failed sign-ins", "user", u.Username, "attempts", n,
+			"until", lockedAt.Add(AccountLockDuration).Format(time.RFC3339))
+	}
+	return reject(reason)
+}
+
+// succeeded clears u's failed attempts after a whole successful sign-in.
+func (s *Service) succeeded(ctx context.Context, u *store.User) error {
+	if u.FailedAttempts == 0 {
+		return nil
+	}
+	if err := s.db.ResetFailedLogins(ctx, u.ID); err != nil {
+		return err
+	}
+	u.FailedAttempts = 0
+	return nil
 }
 
 // loginUser finds the account a sign-in names: by email when the login

@@ -10,6 +10,7 @@ import (
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/internal/testdb"
 	"github.com/gitgate/gitgate/store"
+	"github.com/pquerna/otp/totp"
 )
 
 // TestAccountLockoutRules walks the account lockout (docs/authentication.md)
@@ -92,6 +93,99 @@ func TestUnlockUnknownUserIsNotFound(t *testing.T) {
 		f := newFixture(t, db)
 		if _, err := f.svc.UnlockUser(context.Background(), 424242); !errors.Is(err, auth.ErrNotFound) {
 			t.Fatalf("unlock of a missing user: %v", err)
+		}
+	})
+}
+
+// TestWrongTwoFactorCodesCountTowardTheAccountLockout: with two-factor
+// authentication the password alone is no success, so it does not clear
+// the count, and wrong codes count like wrong passwords; a locked
+// account's right code (or recovery code) is refused and not spent.
+func TestWrongTwoFactorCodesCountTowardTheAccountLockout(t *testing.T) {
+	const right = "correct horse"
+	type step struct {
+		wrongCodes, wrongPasswords int
+		advance                    time.Duration
+		signIn                     bool // then password and a current code: accepted?
+		want                       bool
+	}
+	rows := []struct {
+		name  string
+		steps []step
+	}{
+		{"nine wrong codes do not lock", []step{{wrongCodes: 9, signIn: true, want: true}}},
+		{"ten wrong codes lock", []step{{wrongCodes: 10, signIn: true, want: false}}},
+		{"wrong codes and passwords add up", []step{{wrongCodes: 5, wrongPasswords: 5, signIn: true, want: false}}},
+		{"the right password alone does not reset the count", []step{{wrongCodes: 9}, {wrongCodes: 1, signIn: true, want: false}}},
+		{"a whole sign-in resets the count", []step{{wrongCodes: 9, signIn: true, want: true}, {wrongCodes: 9, signIn: true, want: true}}},
+		{"the code lock ends after ten minutes", []step{{wrongCodes: 10, advance: auth.AccountLockDuration, signIn: true, want: true}}},
+	}
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db)
+		for n, r := range rows {
+			t.Run(r.name, func(t *testing.T) {
+				name := fmt.Sprintf("otp%d", n)
+				u, err := f.svc.CreateUser(ctx, auth.NewUser{Username: name, Email: name + "@example.com", Password: right})
+				if err != nil {
+					t.Fatal(err)
+				}
+				e, err := f.svc.EnableTOTP(ctx, u.ID, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, s := range r.steps {
+					for range s.wrongCodes {
+						// The password step first, as on the sign-in page
+						// (refused too once the account is locked).
+						_, _ = f.svc.CheckLogin(ctx, name, right, nil)
+						if err := f.svc.VerifySecondFactor(ctx, u.ID, "000000"); !errors.Is(err, auth.ErrInvalidCredential) {
+							t.Fatalf("step %d: wrong code: %v", i, err)
+						}
+					}
+					for range s.wrongPasswords {
+						if _, err := f.svc.CheckLogin(ctx, name, "wrong password", nil); !errors.Is(err, auth.ErrInvalidCredential) {
+							t.Fatalf("step %d: wrong password: %v", i, err)
+						}
+					}
+					f.now = f.now.Add(s.advance)
+					if !s.signIn {
+						continue
+					}
+					// A fresh TOTP step for every sign-in: codes are single use.
+					f.now = f.now.Add(30 * time.Second)
+					code, err := totp.GenerateCode(e.Secret, f.now)
+					if err != nil {
+						t.Fatal(err)
+					}
+					_, err = f.svc.CheckLogin(ctx, name, right, nil)
+					if err == nil {
+						err = f.svc.VerifySecondFactor(ctx, u.ID, code)
+					}
+					if s.want != (err == nil) {
+						t.Fatalf("step %d: sign-in: %v, want accepted %v", i, err, s.want)
+					}
+				}
+			})
+		}
+		// A locked account's recovery code is refused and stays usable.
+		u, err := f.svc.CreateUser(ctx, auth.NewUser{Username: "recovery", Email: "recovery@example.com", Password: right})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := f.svc.EnableTOTP(ctx, u.ID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range auth.MaxFailedLogins {
+			_ = f.svc.VerifySecondFactor(ctx, u.ID, "000000")
+		}
+		if err := f.svc.VerifySecondFactor(ctx, u.ID, e.RecoveryCodes[0]); !errors.Is(err, auth.ErrInvalidCredential) {
+			t.Fatalf("recovery code on a locked account: %v", err)
+		}
+		f.now = f.now.Add(auth.AccountLockDuration)
+		if err := f.svc.VerifySecondFactor(ctx, u.ID, e.RecoveryCodes[0]); err != nil {
+			t.Fatalf("the recovery code was spent while the account was locked: %v", err)
 		}
 	})
 }

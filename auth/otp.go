@@ -175,7 +175,11 @@ func (s *Service) DisableTOTP(ctx context.Context, userID int64) error {
 }
 
 // VerifySecondFactor checks a TOTP code (each step usable once) or
-// consumes a recovery code.
+// consumes a recovery code. Wrong codes count toward the account lockout
+// like wrong passwords (docs/authentication.md): knowing the password
+// must not buy unlimited guesses at a six-digit code from many addresses.
+// A locked account is refused before its code is looked at, so no
+// recovery code is spent on it.
 func (s *Service) VerifySecondFactor(ctx context.Context, userID int64, code string) error {
 	u, err := s.userRow(ctx, userID)
 	if err != nil {
@@ -184,11 +188,29 @@ func (s *Service) VerifySecondFactor(ctx context.Context, userID int64, code str
 	if !u.OTPEnabled {
 		return nil
 	}
-	code = strings.TrimSpace(code)
-	if ok, err := s.checkTOTP(ctx, u, code); err != nil {
+	locked, err := s.lockState(ctx, u)
+	if err != nil {
 		return err
-	} else if ok {
-		return nil
+	}
+	if locked {
+		return s.failedAttempt(ctx, u, true, "account locked")
+	}
+	ok, err := s.secondFactor(ctx, u, code)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return s.failedAttempt(ctx, u, false, "invalid two-factor code")
+	}
+	return s.succeeded(ctx, u)
+}
+
+// secondFactor reports whether code is a current TOTP code or one of the
+// unused recovery codes (which it uses up).
+func (s *Service) secondFactor(ctx context.Context, u *store.User, code string) (bool, error) {
+	code = strings.TrimSpace(code)
+	if ok, err := s.checkTOTP(ctx, u, code); err != nil || ok {
+		return ok, err
 	}
 	digest := HashToken(strings.ToLower(code))
 	hashes := strings.Split(u.OTPRecoveryCodes, ",")
@@ -196,10 +218,10 @@ func (s *Service) VerifySecondFactor(ctx context.Context, userID int64, code str
 		if h != "" && subtle.ConstantTimeCompare([]byte(h), []byte(digest)) == 1 {
 			u.OTPRecoveryCodes = strings.Join(append(hashes[:i:i], hashes[i+1:]...), ",")
 			u.UpdatedAt = s.Now()
-			return s.db.UpdateUser(ctx, u)
+			return true, s.db.UpdateUser(ctx, u)
 		}
 	}
-	return reject("invalid two-factor code")
+	return false, nil
 }
 
 // checkTOTP validates a 6-digit code within ±1 step and records the step,
