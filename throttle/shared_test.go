@@ -212,3 +212,54 @@ func TestBansOfAnotherSchemaInTheSameDatabaseStayThere(t *testing.T) {
 		t.Fatal("a ban stored in another schema banned the address here")
 	}
 }
+
+// lateAnswer is a replica's Shared whose answer to Update comes back only
+// after hook ran: what a replica's goroutine meets when the scheduler
+// runs its Follow first.
+type lateAnswer struct {
+	Shared
+	hook func()
+}
+
+func (s lateAnswer) Update(ctx context.Context, addr netip.Addr, fn func(*State)) (State, error) {
+	st, err := s.Shared.Update(ctx, addr, fn)
+	if err == nil && s.hook != nil {
+		s.hook()
+	}
+	return st, err
+}
+
+// A replica's own count and another replica's announcement race: the
+// count it stored before the other's ban may reach its memory after the
+// ban's announcement did. The ban must stay: else the banned address
+// goes on authenticating on that replica until the next re-read.
+func TestABanAnnouncedBeforeTheReplicasOwnOlderCountStays(t *testing.T) {
+	c := &syncClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	ls := replicas(t, pools(t, 2), ScopeGit, Config{Now: c.now, MaxFailures: 3})
+	a, b := ls[0], ls[1]
+	a.Failure(client)
+	converge(t, ls, client)
+	var once sync.Once
+	// Under the lock: A's Follow reads the config.
+	a.mu.Lock()
+	a.cfg.Shared = lateAnswer{Shared: a.cfg.Shared, hook: func() {
+		once.Do(func() {
+			// A's second failure is stored (2 of 3); B's failure, the
+			// third, bans, and A hears of it before its own answer lands.
+			if !b.Failure(client) {
+				t.Error("the third failure did not ban on the replica that counted it")
+			}
+			for deadline := time.Now().Add(30 * time.Second); !a.Banned(client); time.Sleep(5 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Error("the ban was never announced to the other replica")
+					return
+				}
+			}
+		})
+	}}
+	a.mu.Unlock()
+	a.Failure(client)
+	if !a.Banned(client) {
+		t.Fatalf("the ban announced by another replica was undone by this replica's older count: %s", a.standing(client))
+	}
+}

@@ -196,8 +196,8 @@ func (l *Limiter) failed(k netip.Addr, reserved bool) (banned bool) {
 				if reserved && e.pending > 0 {
 					e.pending--
 				}
-				e.set(st)
-				return now.Before(st.BannedUntil)
+				e.setShared(st)
+				return now.Before(e.bannedUntil)
 			}
 			l.cfg.Log.Warn("could not count a failed authentication for every replica; counting it in this process only", "addr", k.String(), "err", err)
 		}
@@ -245,6 +245,18 @@ func (e *entry) set(st State) {
 	e.windowStart, e.failures, e.bannedUntil = st.WindowStart, st.Failures, st.BannedUntil
 }
 
+// setShared takes in a state read from Shared. Such states reach a
+// process in no fixed order: the answer to its own Update races with the
+// announcements of other processes' later changes. Nothing but time ends
+// a ban in Shared, so a ban already known here is never undone by a
+// state that was stored before it.
+func (e *entry) setShared(st State) {
+	if e.bannedUntil.After(st.BannedUntil) {
+		st.BannedUntil = e.bannedUntil
+	}
+	e.set(st)
+}
+
 // Observe takes in a state that another process stored in Shared (Follow
 // calls it): the address's count and ban become this process's too. A
 // state with no failures and no ban in force is a reset.
@@ -262,7 +274,7 @@ func (l *Limiter) Observe(st State) {
 		}
 		return
 	}
-	l.touch(k, now).set(st)
+	l.touch(k, now).setShared(st)
 }
 
 // ErrBanned is Attempt's answer for an address that is banned.
