@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -223,24 +224,49 @@ func removeDirs(dirs []string) error {
 
 // setAside renames the repositories of these projects out of the way
 // and returns a function that puts them back (when deleting the rows
-// fails) and the names they now have.
-func (s *Service) setAside(ids []int64) (restore func(), moved []string) {
+// fails) and the names they now have. When one cannot be moved (the
+// storage is unreadable) it puts back those it moved and fails: deleting
+// the rows would leave their repositories on disk, belonging to nobody.
+func (s *Service) setAside(ids []int64) (restore func(), moved []string, err error) {
 	type move struct{ from, to string }
 	var moves []move
+	restore = func() {
+		for _, m := range moves {
+			_ = os.Rename(m.to, m.from)
+		}
+	}
 	stamp := s.now().UnixNano()
 	for _, id := range ids {
 		dir := s.DiskPath(id)
 		trash := dir + fmt.Sprintf(".deleted-%d", stamp)
-		if os.Rename(dir, trash) == nil {
+		ok, err := s.moveAside(dir, trash)
+		if err != nil {
+			restore()
+			return nil, nil, err
+		}
+		if ok {
 			moves = append(moves, move{dir, trash})
 			moved = append(moved, trash)
 		}
 	}
-	return func() {
-		for _, m := range moves {
-			_ = os.Rename(m.to, m.from)
+	return restore, moved, nil
+}
+
+// moveAside renames a repository to trash and reports whether there was
+// one. A repository missing from a readable storage is nothing to move;
+// any other failure is a StorageError.
+func (s *Service) moveAside(dir, trash string) (moved bool, err error) {
+	err = os.Rename(dir, trash)
+	if err == nil {
+		return true, nil
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, rerr := os.ReadDir(s.root); rerr != nil {
+			return false, &StorageError{Dir: s.root, Err: rerr}
 		}
-	}, moved
+		return false, nil
+	}
+	return false, &StorageError{Dir: dir, Err: err}
 }
 
 // DeleteGroup deletes a group. A group that holds projects or subgroups
@@ -288,7 +314,10 @@ func (s *Service) deleteNamespace(ctx context.Context, ns *store.Namespace, with
 			}
 		}
 	}
-	restore, moved := s.setAside(ids)
+	restore, moved, err := s.setAside(ids)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.db.DeleteNamespace(ctx, ns); err != nil {
 		restore()
 		if errors.Is(err, store.ErrNotFound) {
@@ -375,7 +404,10 @@ func (s *Service) DeleteUser(ctx context.Context, userID int64, o DeleteUserOpti
 		}
 		out.Projects = append(out.Projects, p.FullPath())
 	}
-	restore, moved := s.setAside(ids)
+	restore, moved, err := s.setAside(ids)
+	if err != nil {
+		return nil, err
+	}
 	err = s.db.InTx(ctx, func(tx *store.DB) error {
 		if err := tx.DeleteProjectMembers(ctx, ids); err != nil {
 			return err

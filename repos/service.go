@@ -271,7 +271,10 @@ func checkBranchName(ctx context.Context, name string) error {
 func (s *Service) DeleteProject(ctx context.Context, id int64) error {
 	dir := s.DiskPath(id)
 	trash := dir + fmt.Sprintf(".deleted-%d", s.now().UnixNano())
-	moved := os.Rename(dir, trash) == nil
+	moved, err := s.moveAside(dir, trash)
+	if err != nil {
+		return err
+	}
 	if err := s.db.DeleteProject(ctx, id); err != nil {
 		if moved {
 			_ = os.Rename(trash, dir)

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -144,6 +146,53 @@ func TestUnreadableRepositoryStorageIs503NotNotFound(t *testing.T) {
 		t.Errorf("readiness with the storage gone: %d %v", code, body)
 	}
 	// The volume comes back.
+	if err := os.Remove(root); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(root+".away", root); err != nil {
+		t.Fatal(err)
+	}
+	e.served(t, "after the storage came back")
+}
+
+// Deleting a project, or a user with their projects, while the storage is
+// unreadable is refused with 503 and deletes nothing: deleting the rows
+// alone would leave the repositories on disk, belonging to nobody, when
+// the storage comes back.
+func TestDeletingWhileTheStorageIsUnreadableIs503AndDeletesNothing(t *testing.T) {
+	e := newOutageEnv(t, testenv.Options{})
+	admin := e.Token(e.User("operator", testenv.UserOpts{Admin: true}), auth.ScopeAPI)
+	code, body := e.get(t, "/api/v4/user")
+	if code != http.StatusOK {
+		t.Fatalf("GET /user: %d %s", code, body)
+	}
+	var alice struct{ ID int64 }
+	if err := json.Unmarshal([]byte(body), &alice); err != nil || alice.ID == 0 {
+		t.Fatalf("GET /user: %v %s", err, body)
+	}
+	root := e.Server.Config().RepoRoot()
+	if err := os.Rename(root, root+".away"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(root, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ what, token, path string }{
+		{"the project", e.token, "/api/v4/projects/alice%2Fproj"},
+		{"its owner", admin, fmt.Sprintf("/api/v4/users/%d", alice.ID)},
+	} {
+		req, _ := http.NewRequest(http.MethodDelete, e.URL+tt.path, nil)
+		req.Header.Set("PRIVATE-TOKEN", tt.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("deleting %s with the storage gone: %d %s, want 503", tt.what, resp.StatusCode, b)
+		}
+	}
 	if err := os.Remove(root); err != nil {
 		t.Fatal(err)
 	}
