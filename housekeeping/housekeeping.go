@@ -249,6 +249,7 @@ func (s *Scheduler) housekeep(ctx context.Context, dir string) error {
 		return err
 	}
 	defer unlock()
+	removeStaleLocks(dir, time.Now())
 	packs, _ := filepath.Glob(filepath.Join(packDir, "*.pack"))
 	bitmaps, _ := filepath.Glob(filepath.Join(packDir, "*.bitmap"))
 	fi, err := os.Stat(filepath.Join(dir, fullStamp))
@@ -279,6 +280,33 @@ func (s *Scheduler) housekeep(ctx context.Context, dir string) error {
 		return recordFullRepack(dir)
 	}
 	return nil
+}
+
+// staleLockAge is how old a lock file of the files housekeeping rewrites
+// must be before a job removes it. A git killed outright (SIGKILL, the
+// OOM killer) leaves its lock files behind, and git refuses to take a
+// lock whose file exists: every later job would fail on it, forever. No
+// git holds one of these for an hour: pushes hold packed-refs.lock for a
+// moment, and the other two are written by housekeeping alone, under the
+// repository's lock (GitLab's housekeeping removes them likewise).
+const staleLockAge = time.Hour
+
+// housekeepingLocks are the lock files of the files housekeeping writes.
+var housekeepingLocks = []string{
+	"packed-refs.lock",
+	filepath.Join("objects", "info", "commit-graphs", "commit-graph-chain.lock"),
+	filepath.Join("objects", "pack", "multi-pack-index.lock"),
+}
+
+// removeStaleLocks removes the lock files of housekeepingLocks in dir
+// older than staleLockAge at now. The caller holds the repository's lock.
+func removeStaleLocks(dir string, now time.Time) {
+	for _, l := range housekeepingLocks {
+		p := filepath.Join(dir, l)
+		if fi, err := os.Lstat(p); err == nil && now.Sub(fi.ModTime()) >= staleLockAge {
+			_ = os.Remove(p)
+		}
+	}
 }
 
 // cruftExpiration is how long the weekly full repack keeps unreachable
@@ -355,6 +383,7 @@ func Run(ctx context.Context, lock Locker, gitBin, dir string, task Task, grace 
 		return err
 	}
 	defer unlock()
+	removeStaleLocks(dir, time.Now())
 	expiration := cruftExpiration
 	var steps [][]gitproc.Arg
 	if task == TaskPrune {

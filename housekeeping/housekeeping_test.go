@@ -237,3 +237,67 @@ func TestRunNowNeverOverlapsAnotherJobOnTheSameRepository(t *testing.T) {
 		t.Fatalf("unknown task: %v", err)
 	}
 }
+
+// A git killed outright (the OOM killer) leaves its lock files behind,
+// and git refuses to take a lock whose file exists: without clean-up
+// every later job would fail on them, and a failed job never records its
+// full repack, so every push would pay for another one. Locks older than
+// any git holds one are removed by the job, under the repository's lock;
+// a fresh one is left alone.
+func TestLockFilesLeftByAKilledGitDoNotStopHousekeepingForever(t *testing.T) {
+	locks := []string{"packed-refs.lock", "objects/info/commit-graphs/commit-graph-chain.lock", "objects/pack/multi-pack-index.lock"}
+	for _, tt := range []struct {
+		name string
+		run  func(dir string) error
+	}{
+		{"a push's job", func(dir string) error {
+			done := make(chan error, 1)
+			s := New(Config{Delay: time.Millisecond, Done: func(_ string, err error) { done <- err }})
+			defer s.Stop(context.Background())
+			s.Pushed(dir)
+			return <-done
+		}},
+		{"a task", func(dir string) error { return Run(context.Background(), nil, "", dir, TaskEager, DefaultPruneGrace) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := pushedRepo(t)
+			old := time.Now().Add(-2 * staleLockAge)
+			for _, l := range locks {
+				p := filepath.Join(dir, l)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chtimes(p, old, old); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := tt.run(dir); err != nil {
+				t.Fatalf("housekeeping with stale lock files: %v", err)
+			}
+			for _, p := range []string{"packed-refs", fullStamp} {
+				if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+					t.Errorf("after housekeeping: %v", err)
+				}
+			}
+			for _, l := range locks {
+				if _, err := os.Stat(filepath.Join(dir, l)); err == nil {
+					t.Errorf("the stale %s is still there", l)
+				}
+			}
+			// A lock taken a moment ago belongs to a git still running.
+			fresh := filepath.Join(dir, "packed-refs.lock")
+			if err := os.WriteFile(fresh, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := tt.run(dir); err == nil {
+				t.Error("housekeeping took a lock a running git holds")
+			}
+			if _, err := os.Stat(fresh); err != nil {
+				t.Errorf("a fresh lock file was removed: %v", err)
+			}
+		})
+	}
+}
