@@ -223,8 +223,13 @@ func (h *Handler) clientAddr(r *http.Request) netip.Addr {
 }
 
 // localPath accepts a redirect target only when it stays on this site.
+// Browsers drop tabs and newlines anywhere in a Location and read a
+// backslash as a slash, so "/\t/evil.example" would leave the site as
+// "//evil.example": no control character or backslash is accepted.
 func localPath(s string) string {
-	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.ContainsAny(s, "\\\r\n") {
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.ContainsFunc(s, func(r rune) bool {
+		return r < 0x20 || r == 0x7f || r == '\\'
+	}) {
 		return "/"
 	}
 	return s

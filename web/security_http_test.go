@@ -1,0 +1,91 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/gitgate/gitgate/internal/testenv"
+)
+
+// browserTarget is where a browser goes for a Location header: as the
+// WHATWG URL parser does, it drops every tab and newline and reads a
+// backslash as a slash before resolving against the page's address.
+func browserTarget(t *testing.T, base, location string) *url.URL {
+	t.Helper()
+	cleaned := strings.Map(func(r rune) rune {
+		switch r {
+		case '\t', '\n', '\r':
+			return -1
+		case '\\':
+			return '/'
+		}
+		return r
+	}, location)
+	b, _ := url.Parse(base)
+	u, err := b.Parse(cleaned)
+	if err != nil {
+		t.Fatalf("Location %q: %v", location, err)
+	}
+	return u
+}
+
+// rawGet sends a GET with c's cookies and returns the answer as it came:
+// http.Client refuses to follow a Location it cannot parse, a browser
+// does not.
+func rawGet(t *testing.T, c *client, path string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, c.base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ck := range c.c.Jar.Cookies(req.URL) {
+		req.AddCookie(ck)
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+func TestRedirectToNeverLeavesTheSiteEvenWithTabsOrNewlines(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	env.User("alice", testenv.UserOpts{Password: "alice-password-1"})
+	base, _ := url.Parse(env.URL)
+	targets := []string{"/%09/evil.example", "/%0A/evil.example", "/%0D/evil.example", "/%09%09/evil.example/x",
+		"/%5Cevil.example", "//evil.example", "https://evil.example/"}
+
+	// A signed-in browser sent to the sign-in page goes on at once.
+	signedIn := newClient(t, env.URL)
+	signedIn.signInHTTP("alice", "alice-password-1")
+	for _, to := range targets {
+		resp := rawGet(t, signedIn, "/users/sign_in?redirect_to="+to)
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("redirect_to=%s: %d", to, resp.StatusCode)
+		}
+		if u := browserTarget(t, env.URL, resp.Header.Get("Location")); u.Host != base.Host {
+			t.Errorf("signed in, redirect_to=%s: the browser goes to %s (Location %q)", to, u, resp.Header.Get("Location"))
+		}
+	}
+	// The sign-in form carries redirect_to to the redirect after the password.
+	for _, to := range targets {
+		target, _ := url.QueryUnescape(to)
+		c := newClient(t, env.URL)
+		resp, _ := c.post("/users/sign_in", url.Values{"authenticity_token": {c.formToken("/users/sign_in")},
+			"user[login]": {"alice"}, "user[password]": {"alice-password-1"}, "redirect_to": {target}})
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign-in with redirect_to=%s: %d", to, resp.StatusCode)
+		}
+		if u := browserTarget(t, env.URL, resp.Header.Get("Location")); u.Host != base.Host {
+			t.Errorf("sign-in, redirect_to=%s: the browser goes to %s (Location %q)", to, u, resp.Header.Get("Location"))
+		}
+	}
+	// A target on the site is kept.
+	resp := rawGet(t, signedIn, "/users/sign_in?redirect_to="+url.QueryEscape("/-/profile?tab=1"))
+	if resp.Header.Get("Location") != "/-/profile?tab=1" {
+		t.Errorf("a local redirect_to is not followed: %q", resp.Header.Get("Location"))
+	}
+}
