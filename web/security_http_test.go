@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/internal/testenv"
 )
 
@@ -87,5 +88,39 @@ func TestRedirectToNeverLeavesTheSiteEvenWithTabsOrNewlines(t *testing.T) {
 	resp := rawGet(t, signedIn, "/users/sign_in?redirect_to="+url.QueryEscape("/-/profile?tab=1"))
 	if resp.Header.Get("Location") != "/-/profile?tab=1" {
 		t.Errorf("a local redirect_to is not followed: %q", resp.Header.Get("Location"))
+	}
+}
+
+func TestTheAdminAreaIs404ForNonAdminsWhateverTheMethodAndPath(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	env.User("bob", testenv.UserOpts{Password: "bob-password-1"})
+	bob := newClient(t, env.URL)
+	bob.signInHTTP("bob", "bob-password-1")
+	visitor := newClient(t, env.URL)
+	paths := []string{"/admin", "/admin/users", "/admin/users/new", "/admin/users/bob", "/admin/users/bob/block",
+		"/admin/users/bob/admin", "/admin/users/bob/impersonation_tokens", "/admin/application_settings",
+		"/admin/no/such/page"}
+	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions}
+	for who, c := range map[string]*client{"a signed-in user": bob, "a visitor": visitor} {
+		for _, m := range methods {
+			for _, p := range paths {
+				// A form without its token: the answer must not depend on
+				// whether the route exists.
+				resp, _ := c.do(m, p, url.Values{"admin": {"1"}}, nil)
+				if resp.StatusCode != http.StatusNotFound {
+					t.Errorf("%s: %s %s = %d, want 404", who, m, p, resp.StatusCode)
+				}
+			}
+		}
+	}
+	if u, err := env.Server.Auth.UserByUsername(t.Context(), "bob"); err != nil || u.Admin || u.State != auth.UserActive {
+		t.Fatalf("bob changed: %+v %v", u, err)
+	}
+	// An admin still finds the area.
+	root := newClient(t, env.URL)
+	root.signInHTTP("root", "root-password-for-tests")
+	if code, _ := root.get("/admin/users"); code != http.StatusOK {
+		t.Fatalf("admin: GET /admin/users = %d", code)
 	}
 }
