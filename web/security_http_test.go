@@ -3,6 +3,7 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -122,5 +123,56 @@ func TestTheAdminAreaIs404ForNonAdminsWhateverTheMethodAndPath(t *testing.T) {
 	root.signInHTTP("root", "root-password-for-tests")
 	if code, _ := root.get("/admin/users"); code != http.StatusOK {
 		t.Fatalf("admin: GET /admin/users = %d", code)
+	}
+}
+
+// signOut posts the layout's sign-out form.
+func (c *client) signOut() {
+	c.t.Helper()
+	resp, body := c.post("/users/sign_out", url.Values{"authenticity_token": {c.formToken("/-/profile/two_factor_auth")}})
+	if resp.StatusCode != http.StatusSeeOther {
+		c.t.Fatalf("sign-out: %d\n%s", resp.StatusCode, body)
+	}
+}
+
+func TestANewTokenIsNeverShownToWhoeverSignsInNextInTheSameBrowser(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	env.User("alice", testenv.UserOpts{Password: "alice-password-1"})
+	env.User("bob", testenv.UserOpts{Password: "bob-password-1"})
+	env.User("carol", testenv.UserOpts{Password: "carol-password-1", Admin: true})
+	tokenValue := regexp.MustCompile(`id="created-(?:personal-access|impersonation)-token" type="text" value="([^"]+)"`)
+
+	// alice creates a token and leaves before the page that shows it.
+	c := newClient(t, env.URL)
+	c.signInHTTP("alice", "alice-password-1")
+	if resp, _ := c.post(tokensPath, createForm(c.formToken(tokensPath), "ci", "", "read_repository")); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create: %d", resp.StatusCode)
+	}
+	c.signOut()
+	c.signInHTTP("bob", "bob-password-1")
+	if _, page := c.get(tokensPath); tokenValue.MatchString(page) {
+		t.Fatal("bob's tokens page shows the token alice created in this browser")
+	}
+
+	// root creates an impersonation token for bob; carol, another admin,
+	// signs in next in the same browser.
+	c = newClient(t, env.URL)
+	c.signInHTTP("root", "root-password-for-tests")
+	form := createForm(c.formToken("/admin/users/bob"), "support", "", "read_api")
+	if resp, body := c.post("/admin/users/bob/impersonation_tokens", form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create impersonation token: %d\n%s", resp.StatusCode, body)
+	}
+	c.signOut()
+	c.signInHTTP("carol", "carol-password-1")
+	if _, page := c.get("/admin/users/bob"); tokenValue.MatchString(page) {
+		t.Fatal("carol's page shows the impersonation token root created in this browser")
+	}
+
+	// The creator still sees their own token once.
+	c = newClient(t, env.URL)
+	c.signInHTTP("alice", "alice-password-1")
+	c.post(tokensPath, createForm(c.formToken(tokensPath), "ci2", "", "read_repository"))
+	if _, page := c.get(tokensPath); !tokenValue.MatchString(page) {
+		t.Fatal("the creator is not shown the new token")
 	}
 }

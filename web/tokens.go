@@ -74,7 +74,7 @@ const (
 
 func (h *Handler) tokensPage(q *request) error {
 	var data tokensData
-	if v, ok := h.open("new-token", cookieValue(q.r, newTokenCookie)); ok {
+	if v, ok := h.open(newTokenPurpose(q), cookieValue(q.r, newTokenCookie)); ok {
 		data.NewToken, data.NewTokenName, _ = strings.Cut(v, "\x00")
 	}
 	// Shown once: the cookie goes with this response, whatever happens.
@@ -196,10 +196,15 @@ func (h *Handler) tokenFieldError(q *request, err error, out map[string]string) 
 
 const newTokenCookie = "_gitgate_new_token"
 
+// newTokenPurpose binds the one-shot cookie to the user who created the
+// token: the cookie outlives a sign-out, and whoever signs in next in the
+// same browser must not be shown it.
+func newTokenPurpose(q *request) string { return "new-token:" + itoa(q.user.ID) }
+
 // showNewToken seals a new secret into the one-shot cookie and sends the
 // browser to the page that shows it.
 func (h *Handler) showNewToken(q *request, created *auth.CreatedToken) error {
-	sealed, err := h.seal("new-token", created.Secret+"\x00"+created.Token.Name, newTokenTTL)
+	sealed, err := h.seal(newTokenPurpose(q), created.Secret+"\x00"+created.Token.Name, newTokenTTL)
 	if err != nil {
 		return err
 	}
