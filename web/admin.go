@@ -307,13 +307,14 @@ func (h *Handler) adminCreateImpersonationToken(q *request) error {
 	if err != nil {
 		return err
 	}
-	form := tokenForm{Name: q.form(fieldName), ExpiresAt: strings.TrimSpace(q.form(fieldExpiresAt)), Scopes: q.formValues(fieldScopes)}
+	f := impersonationTokenFields
+	form := tokenForm{Name: q.form(f.Name), ExpiresAt: strings.TrimSpace(q.form(f.ExpiresAt)), Scopes: q.formValues(f.Scopes)}
 	in := auth.NewToken{UserID: u.ID, Name: form.Name, Scopes: form.Scopes, Impersonation: true}
 	errs := map[string]string{}
 	if form.ExpiresAt != "" {
 		d, err := auth.ParseDate(form.ExpiresAt)
 		if err != nil {
-			errs[fieldExpiresAt] = q.T("tokens.error.date_format")
+			errs[f.ExpiresAt] = q.T("tokens.error.date_format")
 		} else {
 			in.ExpiresAt = &d
 		}
@@ -329,7 +330,7 @@ func (h *Handler) adminCreateImpersonationToken(q *request) error {
 			q.redirect(adminUserPath(u.Username))
 			return nil
 		}
-		if !h.tokenFieldError(q, err, errs) {
+		if !h.tokenFieldError(q, err, f, errs) {
 			return err
 		}
 	}

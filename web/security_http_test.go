@@ -4,8 +4,10 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/internal/testenv"
@@ -158,7 +160,8 @@ func TestANewTokenIsNeverShownToWhoeverSignsInNextInTheSameBrowser(t *testing.T)
 	// signs in next in the same browser.
 	c = newClient(t, env.URL)
 	c.signInHTTP("root", "root-password-for-tests")
-	form := createForm(c.formToken("/admin/users/bob"), "support", "", "read_api")
+	form := url.Values{"authenticity_token": {c.formToken("/admin/users/bob")}, "impersonation_token[name]": {"support"},
+		"impersonation_token[scopes][]": {"read_api"}}
 	if resp, body := c.post("/admin/users/bob/impersonation_tokens", form); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("create impersonation token: %d\n%s", resp.StatusCode, body)
 	}
@@ -174,5 +177,46 @@ func TestANewTokenIsNeverShownToWhoeverSignsInNextInTheSameBrowser(t *testing.T)
 	c.post(tokensPath, createForm(c.formToken(tokensPath), "ci2", "", "read_repository"))
 	if _, page := c.get(tokensPath); !tokenValue.MatchString(page) {
 		t.Fatal("the creator is not shown the new token")
+	}
+}
+
+func TestImpersonationTokenFormPostsGitLabsFieldNames(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	bob := env.User("bob", testenv.UserOpts{Password: "bob-password-1"})
+	root := newClient(t, env.URL)
+	root.signInHTTP("root", "root-password-for-tests")
+	_, page := root.get("/admin/users/bob")
+	for _, field := range []string{`name="impersonation_token[name]"`, `name="impersonation_token[expires_at]"`,
+		`name="impersonation_token[scopes][]" value="read_api"`} {
+		if !strings.Contains(page, field) {
+			t.Errorf("the form has no %s", field)
+		}
+	}
+	tok := root.formToken("/admin/users/bob")
+	post := func(expires string, scopes ...string) (*http.Response, string) {
+		return root.post("/admin/users/bob/impersonation_tokens", url.Values{"authenticity_token": {tok},
+			"impersonation_token[name]": {"support"}, "impersonation_token[expires_at]": {expires},
+			"impersonation_token[scopes][]": scopes})
+	}
+	// A refusal comes back next to GitLab's field.
+	resp, body := post("", "no_such_scope")
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="impersonation_token_scopes-error"`) {
+		t.Fatalf("bad scope: %d\n%s", resp.StatusCode, body)
+	}
+	if n := countTokens(t, env, bob); n != 0 {
+		t.Fatalf("%d tokens after a refused form", n)
+	}
+	expires := auth.AddDays(auth.Today(time.Now()), 10)
+	if resp, body := post(expires.Format(auth.DateLayout), "read_api", "read_repository"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create: %d\n%s", resp.StatusCode, body)
+	}
+	yes := true
+	list, _, err := env.Server.Auth.ListTokens(t.Context(), auth.TokenFilter{UserID: bob.ID, Impersonation: &yes})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("impersonation tokens: %v %v", list, err)
+	}
+	if tk := list[0]; tk.Name != "support" || !slices.Equal(tk.Scopes, []string{"read_api", "read_repository"}) ||
+		tk.ExpiresAt == nil || !tk.ExpiresAt.Equal(expires) {
+		t.Fatalf("the token is not the form's: %+v", tk)
 	}
 }
