@@ -178,7 +178,7 @@ func (h *Handler) adminUserPage(q *request) error {
 	data := adminUserData{}
 	if c := cookieValue(q.r, newImpersonationCookie); c != "" {
 		h.clearCookie(q, newImpersonationCookie, adminUserPath(u.Username))
-		if v, ok := h.open(impersonationPurpose(u), c); ok {
+		if v, ok := h.open(impersonationPurpose(q, u), c); ok {
 			data.NewToken, data.NewTokenName, _ = strings.Cut(v, "\x00")
 		}
 	}
@@ -190,7 +190,13 @@ func (h *Handler) adminUserPage(q *request) error {
 	return h.showAdminUser(q, http.StatusOK, u, data, nil)
 }
 
-func impersonationPurpose(u *auth.User) string { return "new-impersonation-token:" + itoa(u.ID) }
+// impersonationPurpose binds the one-shot cookie to the user the token
+// acts as and to the admin who created it: the cookie outlives a
+// sign-out, and another admin signing in next in the same browser must
+// not be shown it.
+func impersonationPurpose(q *request, u *auth.User) string {
+	return "new-impersonation-token:" + itoa(u.ID) + ":" + itoa(q.user.ID)
+}
 
 func (h *Handler) showAdminUser(q *request, status int, u *auth.User, data adminUserData, errs map[string]string) error {
 	st, err := h.auth.Settings(q.ctx())
@@ -301,13 +307,14 @@ func (h *Handler) adminCreateImpersonationToken(q *request) error {
 	if err != nil {
 		return err
 	}
-	form := tokenForm{Name: q.form(fieldName), ExpiresAt: strings.TrimSpace(q.form(fieldExpiresAt)), Scopes: q.formValues(fieldScopes)}
+	f := impersonationTokenFields
+	form := tokenForm{Name: q.form(f.Name), ExpiresAt: strings.TrimSpace(q.form(f.ExpiresAt)), Scopes: q.formValues(f.Scopes)}
 	in := auth.NewToken{UserID: u.ID, Name: form.Name, Scopes: form.Scopes, Impersonation: true}
 	errs := map[string]string{}
 	if form.ExpiresAt != "" {
 		d, err := auth.ParseDate(form.ExpiresAt)
 		if err != nil {
-			errs[fieldExpiresAt] = q.T("tokens.error.date_format")
+			errs[f.ExpiresAt] = q.T("tokens.error.date_format")
 		} else {
 			in.ExpiresAt = &d
 		}
@@ -315,7 +322,7 @@ func (h *Handler) adminCreateImpersonationToken(q *request) error {
 	if len(errs) == 0 {
 		created, err := h.auth.CreateToken(q.ctx(), in)
 		if err == nil {
-			sealed, err := h.seal(impersonationPurpose(u), created.Secret+"\x00"+created.Token.Name, newTokenTTL)
+			sealed, err := h.seal(impersonationPurpose(q, u), created.Secret+"\x00"+created.Token.Name, newTokenTTL)
 			if err != nil {
 				return err
 			}
@@ -323,7 +330,7 @@ func (h *Handler) adminCreateImpersonationToken(q *request) error {
 			q.redirect(adminUserPath(u.Username))
 			return nil
 		}
-		if !h.tokenFieldError(q, err, errs) {
+		if !h.tokenFieldError(q, err, f, errs) {
 			return err
 		}
 	}

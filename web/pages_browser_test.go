@@ -251,8 +251,8 @@ func TestAdminImpersonationTokenActsAsTheUserAndNonAdminsGet404(t *testing.T) {
 		t.Fatalf("search: %q", p.Text("#users"))
 	}
 	p.Press("#users a[href='/admin/users/bob']")
-	p.Fill("#personal_access_token_name", "support")
-	p.Click("#personal_access_token_scopes_api")
+	p.Fill("#impersonation_token_name", "support")
+	p.Click("#impersonation_token_scopes_api")
 	p.Press("form[action='/admin/users/bob/impersonation_tokens'] button[type=submit]")
 	secret := p.Value("#created-impersonation-token")
 	if !strings.HasPrefix(secret, "glpat-") {

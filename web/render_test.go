@@ -273,6 +273,7 @@ func TestRedirectTargetsStayOnTheSite(t *testing.T) {
 	for in, want := range map[string]string{
 		"/-/profile": "/-/profile", "/a?b=c": "/a?b=c", "": "/", "https://evil.example/": "/",
 		"//evil.example/": "/", "/\\evil.example": "/", "javascript:alert(1)": "/", "/x\r\nSet-Cookie: a=b": "/",
+		"/\t/evil.example": "/", "/\n/evil.example": "/", "/\x00x": "/", "/a\x7f": "/",
 	} {
 		if got := localPath(in); got != want {
 			t.Errorf("localPath(%q) = %q, want %q", in, got, want)

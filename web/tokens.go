@@ -72,9 +72,23 @@ const (
 	fieldScopes      = "personal_access_token[scopes][]"
 )
 
+// tokenFields names a token form's fields: GitLab's personal access
+// token form and its impersonation token form name them apart.
+type tokenFields struct {
+	Name, Description, ExpiresAt, Scopes string
+}
+
+var (
+	personalTokenFields = tokenFields{fieldName, fieldDescription, fieldExpiresAt, fieldScopes}
+	// impersonationTokenFields are GitLab's names on the admin area's
+	// impersonation token form (impersonation_token[...]).
+	impersonationTokenFields = tokenFields{"impersonation_token[name]", "impersonation_token[description]",
+		"impersonation_token[expires_at]", "impersonation_token[scopes][]"}
+)
+
 func (h *Handler) tokensPage(q *request) error {
 	var data tokensData
-	if v, ok := h.open("new-token", cookieValue(q.r, newTokenCookie)); ok {
+	if v, ok := h.open(newTokenPurpose(q), cookieValue(q.r, newTokenCookie)); ok {
 		data.NewToken, data.NewTokenName, _ = strings.Cut(v, "\x00")
 	}
 	// Shown once: the cookie goes with this response, whatever happens.
@@ -153,7 +167,7 @@ func (h *Handler) createToken(q *request) error {
 		if err == nil {
 			return h.showNewToken(q, created)
 		}
-		if !h.tokenFieldError(q, err, fieldErrors) {
+		if !h.tokenFieldError(q, err, personalTokenFields, fieldErrors) {
 			return err
 		}
 	}
@@ -161,27 +175,28 @@ func (h *Handler) createToken(q *request) error {
 }
 
 // tokenFieldError turns auth's refusal of a token into a message next to
-// its field, in the page's language; false when err is no input error.
-func (h *Handler) tokenFieldError(q *request, err error, out map[string]string) bool {
+// its field (named by f), in the page's language; false when err is no
+// input error.
+func (h *Handler) tokenFieldError(q *request, err error, f tokenFields, out map[string]string) bool {
 	var in *auth.InputError
 	var conflict *auth.ConflictError
 	switch {
 	case errors.As(err, &in):
 		switch in.Field {
 		case "name":
-			out[fieldName] = q.T("tokens.error.name")
+			out[f.Name] = q.T("tokens.error.name")
 		case "description":
-			out[fieldDescription] = q.T("tokens.error.description")
+			out[f.Description] = q.T("tokens.error.description")
 		case "scopes":
-			out[fieldScopes] = q.T("tokens.error.scopes")
+			out[f.Scopes] = q.T("tokens.error.scopes")
 		case "expires_at":
 			today := auth.Today(h.auth.Now())
 			min := auth.AddDays(today, 1).Format(auth.DateLayout)
 			st, serr := h.auth.Settings(q.ctx())
 			if serr == nil && st.MaxLifetimeDays > 0 {
-				out[fieldExpiresAt] = q.T("tokens.error.expires_between", min, auth.AddDays(today, st.MaxLifetimeDays).Format(auth.DateLayout))
+				out[f.ExpiresAt] = q.T("tokens.error.expires_between", min, auth.AddDays(today, st.MaxLifetimeDays).Format(auth.DateLayout))
 			} else {
-				out[fieldExpiresAt] = q.T("tokens.error.expires_after", min)
+				out[f.ExpiresAt] = q.T("tokens.error.expires_after", min)
 			}
 		default:
 			out[""] = in.Msg
@@ -196,10 +211,15 @@ func (h *Handler) tokenFieldError(q *request, err error, out map[string]string) 
 
 const newTokenCookie = "_gitgate_new_token"
 
+// newTokenPurpose binds the one-shot cookie to the user who created the
+// token: the cookie outlives a sign-out, and whoever signs in next in the
+// same browser must not be shown it.
+func newTokenPurpose(q *request) string { return "new-token:" + itoa(q.user.ID) }
+
 // showNewToken seals a new secret into the one-shot cookie and sends the
 // browser to the page that shows it.
 func (h *Handler) showNewToken(q *request, created *auth.CreatedToken) error {
-	sealed, err := h.seal("new-token", created.Secret+"\x00"+created.Token.Name, newTokenTTL)
+	sealed, err := h.seal(newTokenPurpose(q), created.Secret+"\x00"+created.Token.Name, newTokenTTL)
 	if err != nil {
 		return err
 	}

@@ -134,6 +134,11 @@ const (
 	// adminOnly pages answer 404 to everyone but admins, as GitLab does,
 	// so their existence is not revealed.
 	adminOnly
+	// missing is every path and method without a page: 404 for everyone,
+	// before any form token is asked for. Nothing changes on a 404, and a
+	// 403 there would tell a POST to an admin route (404 for non-admins)
+	// from a POST to no route at all.
+	missing
 )
 
 // handle registers a page: pattern is a net/http ServeMux pattern with a
@@ -167,7 +172,7 @@ func (h *Handler) prepare(q *request, who access) error {
 	}
 	q.lang = h.catalog.choose(q.user, q.r.Header.Get("Accept-Language"))
 	switch {
-	case who == adminOnly && !q.isAdmin():
+	case who == missing, who == adminOnly && !q.isAdmin():
 		return errNotFound
 	case who != public && q.user == nil:
 		if q.r.Method == http.MethodGet || q.r.Method == http.MethodHead {
@@ -205,7 +210,7 @@ func (h *Handler) routes() {
 	h.sshKeyRoutes()
 	h.adminRoutes()
 	// Everything else is a page that does not exist.
-	h.handle("/", public, func(*request) error { return errNotFound })
+	h.handle("/", missing, func(*request) error { return errNotFound })
 }
 
 // home is "/": the sign-in page for visitors, the projects list for
@@ -223,8 +228,13 @@ func (h *Handler) clientAddr(r *http.Request) netip.Addr {
 }
 
 // localPath accepts a redirect target only when it stays on this site.
+// Browsers drop tabs and newlines anywhere in a Location and read a
+// backslash as a slash, so "/\t/evil.example" would leave the site as
+// "//evil.example": no control character or backslash is accepted.
 func localPath(s string) string {
-	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.ContainsAny(s, "\\\r\n") {
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.ContainsFunc(s, func(r rune) bool {
+		return r < 0x20 || r == 0x7f || r == '\\'
+	}) {
 		return "/"
 	}
 	return s
