@@ -327,7 +327,11 @@ func TestParseURL(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"http://u:topsecret@mail.example.com", "smtp://u:topsecret@:25", "smtp://u:topsecret@h:99999",
-		"smtp://u:topsecret@h?tls=maybe", "smtps://u:topsecret@h?tls=none", "smtp://u:topsecret@h?foo=1", "smtp://u:topsecret@h\x7f"} {
+		"smtp://u:topsecret@h?tls=maybe", "smtps://u:topsecret@h?tls=none", "smtp://u:topsecret@h?foo=1", "smtp://u:topsecret@h\x7f",
+		// Passwords with an unencoded /, ? or #: url reads the rest as a
+		// path, query or fragment.
+		"smtp://u:/topsecret@h", "smtp://u:?topsecret@h", "smtp://u:1234#topsecret@h", "smtp://u:1234?tls=topsecret@h",
+		"smtp://u:1234?a;topsecret@h", "smtp://u:1234/topsecret@h:587?tls=require"} {
 		_, err := mail.ParseURL(bad)
 		if err == nil {
 			t.Errorf("%q accepted", bad)
