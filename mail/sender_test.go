@@ -231,6 +231,49 @@ func TestMessageClaimedByACrashedSenderIsSentOnceAfterItsLease(t *testing.T) {
 	})
 }
 
+func TestSlowServerNeverOutlastsTheClaimOfTheMessageBeingSent(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		clock := smtptest.NewClock(t0)
+		// Each message takes 40 s, well within one attempt's timeout;
+		// ten of them take longer than one claim's lease. After the
+		// eighth arrived, a second sender looks for due messages.
+		const n = 10
+		var second *mail.Sender
+		var once sync.Once
+		arrived := 0
+		var mu sync.Mutex
+		rcv := smtptest.Start(t, smtptest.Options{Accepting: func(smtptest.Message) {
+			clock.Add(40 * time.Second)
+			mu.Lock()
+			arrived++
+			now := arrived
+			mu.Unlock()
+			if now == 8 {
+				once.Do(func() { deliver(t, second) })
+			}
+		}})
+		for i := range n {
+			queue(t, db, clock, fmt.Sprintf("user%d@example.com", i))
+		}
+		first := sender(t, db, rcv, clock, nil)
+		second = sender(t, db, rcv, clock, nil)
+		deliver(t, first)
+		got := rcv.Messages()
+		seen := map[string]int{}
+		for _, m := range got {
+			seen[m.To[0]]++
+		}
+		for to, k := range seen {
+			if k != 1 {
+				t.Errorf("%s received %d copies", to, k)
+			}
+		}
+		if len(seen) != n {
+			t.Fatalf("%d recipients of %d received their message", len(seen), n)
+		}
+	})
+}
+
 func TestConcurrentSendersSendEachMessageOnce(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *store.DB) {
 		clock := smtptest.NewClock(t0)
