@@ -35,7 +35,11 @@ const (
 	DefaultPollInterval = 500 * time.Millisecond
 
 	sendTimeout = time.Minute
-	batchSize   = 20
+	// claimBatch is how many messages a sender claims at a time: one, so
+	// that its lease counts from the attempt it covers. A lease taken
+	// for a batch would run out while a slow server takes the batch's
+	// first messages, and another process would send the rest again.
+	claimBatch = 1
 )
 
 // Backoff is the wait after the attempts-th failed attempt.
@@ -219,7 +223,7 @@ func (s *Sender) DeliverDue(ctx context.Context, ids ...int64) (Result, error) {
 		default:
 		}
 		now := s.now().UTC().Truncate(time.Millisecond)
-		batch, err := s.db.ClaimOutbox(ctx, s.holder, now, now.Add(ClaimLease), ids, batchSize)
+		batch, err := s.db.ClaimOutbox(ctx, s.holder, now, now.Add(ClaimLease), ids, claimBatch)
 		if err != nil {
 			return res, err
 		}
@@ -228,7 +232,7 @@ func (s *Sender) DeliverDue(ctx context.Context, ids ...int64) (Result, error) {
 				return res, err
 			}
 		}
-		if len(batch) < batchSize {
+		if len(batch) < claimBatch {
 			return res, nil
 		}
 	}

@@ -231,6 +231,49 @@ func TestMessageClaimedByACrashedSenderIsSentOnceAfterItsLease(t *testing.T) {
 	})
 }
 
+func TestSlowServerNeverOutlastsTheClaimOfTheMessageBeingSent(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		clock := smtptest.NewClock(t0)
+		// Each message takes 40 s, well within one attempt's timeout;
+		// ten of them take longer than one claim's lease. After the
+		// eighth arrived, a second sender looks for due messages.
+		const n = 10
+		var second *mail.Sender
+		var once sync.Once
+		arrived := 0
+		var mu sync.Mutex
+		rcv := smtptest.Start(t, smtptest.Options{Accepting: func(smtptest.Message) {
+			clock.Add(40 * time.Second)
+			mu.Lock()
+			arrived++
+			now := arrived
+			mu.Unlock()
+			if now == 8 {
+				once.Do(func() { deliver(t, second) })
+			}
+		}})
+		for i := range n {
+			queue(t, db, clock, fmt.Sprintf("user%d@example.com", i))
+		}
+		first := sender(t, db, rcv, clock, nil)
+		second = sender(t, db, rcv, clock, nil)
+		deliver(t, first)
+		got := rcv.Messages()
+		seen := map[string]int{}
+		for _, m := range got {
+			seen[m.To[0]]++
+		}
+		for to, k := range seen {
+			if k != 1 {
+				t.Errorf("%s received %d copies", to, k)
+			}
+		}
+		if len(seen) != n {
+			t.Fatalf("%d recipients of %d received their message", len(seen), n)
+		}
+	})
+}
+
 func TestConcurrentSendersSendEachMessageOnce(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *store.DB) {
 		clock := smtptest.NewClock(t0)
@@ -327,7 +370,11 @@ func TestParseURL(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"http://u:topsecret@mail.example.com", "smtp://u:topsecret@:25", "smtp://u:topsecret@h:99999",
-		"smtp://u:topsecret@h?tls=maybe", "smtps://u:topsecret@h?tls=none", "smtp://u:topsecret@h?foo=1", "smtp://u:topsecret@h\x7f"} {
+		"smtp://u:topsecret@h?tls=maybe", "smtps://u:topsecret@h?tls=none", "smtp://u:topsecret@h?foo=1", "smtp://u:topsecret@h\x7f",
+		// Passwords with an unencoded /, ? or #: url reads the rest as a
+		// path, query or fragment.
+		"smtp://u:/topsecret@h", "smtp://u:?topsecret@h", "smtp://u:1234#topsecret@h", "smtp://u:1234?tls=topsecret@h",
+		"smtp://u:1234?a;topsecret@h", "smtp://u:1234/topsecret@h:587?tls=require"} {
 		_, err := mail.ParseURL(bad)
 		if err == nil {
 			t.Errorf("%q accepted", bad)

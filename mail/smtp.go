@@ -41,8 +41,9 @@ type Endpoint struct {
 	raw *url.URL
 }
 
-// ParseURL reads a GITGATE_SMTP_URL. Its errors never repeat the URL's
-// password.
+// ParseURL reads a GITGATE_SMTP_URL. Its errors repeat no part of the
+// URL but its scheme: when a password is not percent-encoded, any other
+// part may hold a piece of it.
 func ParseURL(raw string) (*Endpoint, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -58,13 +59,20 @@ func ParseURL(raw string) (*Endpoint, error) {
 	default:
 		return nil, fmt.Errorf("unsupported scheme %q (want smtp:// or smtps://)", safeScheme(u.Scheme))
 	}
+	// A password holding an unencoded /, ? or # ends the URL's authority
+	// early: the rest of it, password included, would be read as a path,
+	// a query or a fragment, and shown back in errors and logs. Such a
+	// URL is refused without repeating any of it.
+	if u.Opaque != "" || (u.Path != "" && u.Path != "/") || u.Fragment != "" || strings.Contains(raw, "#") {
+		return nil, errors.New(unencodedHint)
+	}
 	if e.Host == "" {
-		return nil, fmt.Errorf("%s has no host (want %s://host:port)", u.Redacted(), u.Scheme)
+		return nil, fmt.Errorf("no host (want %s://host:port)", u.Scheme)
 	}
 	if p := u.Port(); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 65535 {
-			return nil, fmt.Errorf("%s: invalid port %q", u.Redacted(), p)
+			return nil, errors.New("invalid port (want 1 to 65535)")
 		}
 		e.Port = n
 	}
@@ -72,25 +80,33 @@ func ParseURL(raw string) (*Endpoint, error) {
 		e.Username = u.User.Username()
 		e.Password, _ = u.User.Password()
 	}
-	q := u.Query()
+	// The "parameter" may be the end of a password with a "?".
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil || len(q["tls"]) > 1 {
+		return nil, errors.New("unknown parameter (only tls=require|opportunistic|none); " + unencodedHint)
+	}
 	for k := range q {
 		if k != "tls" {
-			return nil, fmt.Errorf("%s: unknown parameter %q (only tls=require|opportunistic|none)", u.Redacted(), k)
+			return nil, errors.New("unknown parameter (only tls=require|opportunistic|none); " + unencodedHint)
 		}
 	}
 	if v := q.Get("tls"); v != "" {
 		switch v {
 		case TLSRequire, TLSOpportunistic, TLSNone:
 		default:
-			return nil, fmt.Errorf("%s: invalid tls=%q (want require, opportunistic or none)", u.Redacted(), v)
+			return nil, errors.New("invalid tls value (want require, opportunistic or none)")
 		}
 		if e.ImplicitTLS && v != TLSRequire {
-			return nil, fmt.Errorf("%s: smtps:// is always encrypted; tls=%s contradicts it", u.Redacted(), v)
+			return nil, errors.New("smtps:// is always encrypted; only tls=require goes with it")
 		}
 		e.TLS = v
 	}
 	return e, nil
 }
+
+// unencodedHint explains the usual cause of a URL with a path, a fragment
+// or an unknown parameter.
+const unencodedHint = "a password holding /, ? or # must be percent-encoded (%2F, %3F, %23)"
 
 func safeScheme(s string) string {
 	if len(s) > 20 || strings.ContainsAny(s, "/@:") {

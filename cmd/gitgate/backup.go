@@ -23,8 +23,9 @@ func newBackupCmd(a *app) *cobra.Command {
 as one snapshot (SQLite: VACUUM INTO; PostgreSQL: pg_dump, which must be
 installed), then every repository of that snapshot as a git bundle, the SSH
 host keys and the secret key file. GITGATE_SECRET_KEY_BASE, when used, is not
-written: keep it apart. The archive holds password hashes and the secret key:
-store it like them.`,
+written: keep it apart. The archive holds password hashes, token digests, the
+SSH host keys and the key file that decrypts the two-factor secrets: store it
+like them, encrypted off the machine (docs/operations.md).`,
 		Example: `  gitgate backup --to /var/backups/gitgate-$(date +%F).tar.gz
   GITGATE_DATABASE_URL=postgres://gitgate@db/gitgate gitgate backup --to gitgate.tar.gz`,
 		Args: exactArgs(0),

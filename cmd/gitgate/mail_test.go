@@ -119,7 +119,11 @@ func TestNotifyRunMailListAndMailRetryThroughTheBinary(t *testing.T) {
 func TestBadSMTPSettingsStopEveryCommandWithoutShowingThePassword(t *testing.T) {
 	c := newCLI(t, "sqlite")
 	for _, env := range []string{"GITGATE_SMTP_URL=smtpx://u:hunter2pw@mail.example.com", "GITGATE_SMTP_URL=smtp://u:hunter2pw@mail.example.com?tls=sometimes",
-		"GITGATE_MAIL_FROM=not an address"} {
+		"GITGATE_MAIL_FROM=not an address",
+		// Unencoded "/", "?" or "#" in a password: the rest of it would be
+		// read as a path, a parameter or a fragment.
+		"GITGATE_SMTP_URL=smtp://u:/hunter2pw@mail.example.com:587", "GITGATE_SMTP_URL=smtp://u:?hunter2pw@mail.example.com",
+		"GITGATE_SMTP_URL=smtp://u:12#hunter2pw@mail.example.com", "GITGATE_SMTP_URL=smtp://u:12?tls=hunter2pw@mail.example.com"} {
 		r := c.runWith([]string{env}, "mail", "list")
 		if r.code != 2 || strings.Contains(r.stderr, "hunter2pw") || strings.Count(r.stderr, "\n") != 1 {
 			t.Errorf("%s: exit %d, %q", env, r.code, r.stderr)

@@ -38,6 +38,10 @@ type Options struct {
 	ImplicitTLS bool
 	// Username and Password, when set, are required (AUTH PLAIN).
 	Username, Password string
+	// Accepting, when set, is called with each message before the server
+	// answers its DATA (outside the server's lock): a test's stand-in
+	// for a slow server, or a moment to act while a send is in flight.
+	Accepting func(Message)
 }
 
 // Message is one received mail.
@@ -241,6 +245,9 @@ func (x *session) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
+	}
+	if x.s.opts.Accepting != nil {
+		x.s.opts.Accepting(Message{From: x.from, To: x.to, Data: b})
 	}
 	x.s.mu.Lock()
 	defer x.s.mu.Unlock()
