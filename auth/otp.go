@@ -216,9 +216,14 @@ func (s *Service) secondFactor(ctx context.Context, u *store.User, code string) 
 	hashes := strings.Split(u.OTPRecoveryCodes, ",")
 	for i, h := range hashes {
 		if h != "" && subtle.ConstantTimeCompare([]byte(h), []byte(digest)) == 1 {
-			u.OTPRecoveryCodes = strings.Join(append(hashes[:i:i], hashes[i+1:]...), ",")
-			u.UpdatedAt = s.Now()
-			return true, s.db.UpdateUser(ctx, u)
+			// Spent only if nobody spent a code in between: a recovery
+			// code works once even when two requests bring it at once.
+			remaining := strings.Join(append(hashes[:i:i], hashes[i+1:]...), ",")
+			ok, err := s.db.UseRecoveryCode(ctx, u.ID, u.OTPRecoveryCodes, remaining, s.Now())
+			if ok {
+				u.OTPRecoveryCodes = remaining
+			}
+			return ok, err
 		}
 	}
 	return false, nil

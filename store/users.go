@@ -93,6 +93,18 @@ func (db *DB) AdvanceOTPStep(ctx context.Context, userID, step int64) (bool, err
 	return n == 1, nil
 }
 
+// UseRecoveryCode replaces a user's remaining recovery-code digests with
+// remaining, only if they are still was: of two requests spending the
+// same code at once, exactly one gets true.
+func (db *DB) UseRecoveryCode(ctx context.Context, userID int64, was, remaining string, now time.Time) (bool, error) {
+	n, err := db.exec(ctx, `UPDATE users SET otp_recovery_codes=?, updated_at=? WHERE id=? AND otp_enabled AND otp_recovery_codes=?`,
+		remaining, now, userID, was)
+	if err != nil {
+		return false, fmt.Errorf("use recovery code of user %d: %w", userID, err)
+	}
+	return n == 1, nil
+}
+
 // RecordFailedLogin counts one wrong password for a user in one statement
 // (the database serialises concurrent ones, across replicas) and locks the
 // account at now when the count reaches maxAttempts. A lock in force is
