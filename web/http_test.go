@@ -433,3 +433,37 @@ func TestTheUsersLanguageWinsOverTheBrowsers(t *testing.T) {
 		t.Fatal("the user's choice of Japanese is not followed")
 	}
 }
+
+// Signing in again in a browser ends the session it had: an old session
+// secret copied from it (or left in another tab's memory) opens nothing.
+func TestSigningInAgainEndsTheBrowsersOlderSession(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	env.User("alice", testenv.UserOpts{Password: "alice-password-1"})
+	browser := newClient(t, env.URL)
+	browser.signInHTTP("alice", "alice-password-1")
+	base, _ := url.Parse(env.URL)
+	session := func() string {
+		for _, ck := range browser.c.Jar.Cookies(base) {
+			if ck.Name == "_gitgate_session" {
+				return ck.Value
+			}
+		}
+		return ""
+	}
+	old := session()
+	// A sign-in form left open in another tab, posted while signed in.
+	resp, body := browser.post("/users/sign_in", url.Values{"authenticity_token": {browser.formToken(tokensPath)},
+		"user[login]": {"alice"}, "user[password]": {"alice-password-1"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("signing in again: %d\n%s", resp.StatusCode, body)
+	}
+	if session() == old || session() == "" {
+		t.Fatal("signing in again kept the same session secret")
+	}
+	if _, _, err := env.Server.Auth.SessionUser(context.Background(), old); err == nil {
+		t.Fatal("the older session still opens after signing in again")
+	}
+	if code, _ := browser.get(tokensPath); code != http.StatusOK {
+		t.Fatalf("the new session: %d", code)
+	}
+}

@@ -210,6 +210,12 @@ func (h *Handler) startSession(q *request, userID int64, to string) error {
 	if err != nil {
 		return err
 	}
+	// Signing in again in a browser leaves no older session of it behind.
+	if old := cookieValue(q.r, sessionCookie); old != "" {
+		if err := h.auth.EndSession(q.ctx(), old); err != nil {
+			return err
+		}
+	}
 	h.setCookie(q, sessionCookie, secret, "/", 0, http.SameSiteLaxMode)
 	q.redirect(to)
 	return nil
