@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -104,7 +105,7 @@ func Open(ctx context.Context, dataDir, databaseURL string) (*DB, error) {
 		db.SetMaxOpenConns(8)
 		db.SetMaxIdleConns(8)
 	default:
-		return nil, fmt.Errorf("unsupported database URL %q: want postgres://… or sqlite:PATH", redactURL(databaseURL))
+		return nil, fmt.Errorf("unsupported database URL (%s): want postgres://… or sqlite:PATH", urlScheme(databaseURL))
 	}
 	s := &DB{pool: db, q: db, dialect: d, stmts: &stmtCache{stmts: map[string]*sqlx.Stmt{}}}
 	if d == Postgres {
@@ -130,13 +131,15 @@ func sqliteDSN(path string) string {
 	return "file:" + path + "?" + v.Encode()
 }
 
-// redactURL drops the password of a database URL so it can be shown.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
+// urlScheme names what an unusable database URL looks like without
+// showing any of it: the URL may hold a password anywhere (in the user
+// part, a query parameter, or a part that does not parse at all).
+func urlScheme(s string) string {
+	scheme, _, ok := strings.Cut(s, ":")
+	if !ok || scheme == "" || strings.ContainsAny(scheme, "/@?#") {
+		return "no scheme"
 	}
-	return u.Redacted()
+	return "scheme " + strconv.Quote(scheme)
 }
 
 // Dialect reports which engine this handle talks to.

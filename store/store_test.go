@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,5 +98,25 @@ func TestSQLiteDatabaseFileIsPrivate(t *testing.T) {
 	}
 	if perm := fi.Mode().Perm(); perm != 0o600 {
 		t.Fatalf("gitgate.db has mode %o, want 600", perm)
+	}
+}
+
+// An unusable database URL is refused without repeating any of it: a
+// password can sit in the user part, a query or a part that does not
+// parse.
+func TestUnsupportedDatabaseURLIsRefusedWithoutShowingIt(t *testing.T) {
+	for _, u := range []string{
+		"mysql://gitgate:s3cret-pw@db/gitgate",
+		"mysql://db/gitgate?password=s3cret-pw",
+		"mysql://gitgate:s3cret-pw@db:badport/x%zz",
+		"s3cret-pw@db",
+	} {
+		_, err := store.Open(context.Background(), t.TempDir(), u)
+		if err == nil {
+			t.Fatalf("%q accepted", u)
+		}
+		if strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "want postgres://") {
+			t.Errorf("%q: %v", u, err)
+		}
 	}
 }
