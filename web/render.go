@@ -77,6 +77,17 @@ var funcs = template.FuncMap{
 		return false
 	},
 	"join": strings.Join,
+	// tokenFields hands the token form's shared fields
+	// (token_expiry_and_scopes in layout.html) the page and the name
+	// prefix of its form.
+	"tokenFields": func(p *page, prefix string) tokenFieldsView { return tokenFieldsView{page: p, Prefix: prefix} },
+}
+
+// tokenFieldsView is a page seen by the shared token form fields, with
+// the prefix of the form's field names.
+type tokenFieldsView struct {
+	*page
+	Prefix string
 }
 
 func parseViews() (*views, error) {
