@@ -238,7 +238,7 @@ func (s *Service) CreateProject(ctx context.Context, in NewProject) (*Project, e
 		p.Namespace = *ns
 		dir = s.DiskPath(p.ID)
 		if err := InitBare(ctx, dir, in.DefaultBranch); err != nil {
-			return err
+			return writeError(dir, err)
 		}
 		proj = p
 		return nil

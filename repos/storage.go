@@ -40,3 +40,16 @@ func (s *Service) CheckDisk(dir string) error {
 	}
 	return &StorageError{Dir: dir, Err: err}
 }
+
+// writeError classifies a failure to write a new repository under the
+// storage: the storage refusing the write (gone, read-only, full, without
+// permission) is a StorageError, answered 503 like an unreadable one;
+// any other failure (git itself failing) stays what it is.
+func writeError(dir string, err error) error {
+	var pathErr *fs.PathError
+	var linkErr *os.LinkError
+	if errors.As(err, &pathErr) || errors.As(err, &linkErr) {
+		return &StorageError{Dir: dir, Err: err}
+	}
+	return err
+}

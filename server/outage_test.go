@@ -201,3 +201,38 @@ func TestDeletingWhileTheStorageIsUnreadableIs503AndDeletesNothing(t *testing.T)
 	}
 	e.served(t, "after the storage came back")
 }
+
+// Creating a project while the storage cannot be written is 503, like
+// every other storage outage, and leaves no project row behind.
+func TestCreatingAProjectWhileTheStorageIsUnwritableIs503AndCreatesNothing(t *testing.T) {
+	e := newOutageEnv(t, testenv.Options{})
+	root := e.Server.Config().RepoRoot()
+	if err := os.Rename(root, root+".away"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(root, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, e.URL+"/api/v4/projects", strings.NewReader("name=fresh"))
+	req.Header.Set("PRIVATE-TOKEN", e.token)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("creating a project with the storage gone: %d %s, want 503", resp.StatusCode, b)
+	}
+	if err := os.Remove(root); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(root+".away", root); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := e.get(t, "/api/v4/projects/alice%2Ffresh"); code != http.StatusNotFound {
+		t.Errorf("the refused project exists: %d %s", code, body)
+	}
+	e.served(t, "after the storage came back")
+}
