@@ -39,6 +39,8 @@ const (
 	SoleGroupOwner
 	// LastOwner: removing the membership would leave a group ownerless.
 	LastOwner
+	// Changed: the group's projects changed while it was being deleted.
+	Changed
 )
 
 func (e *ConflictError) Error() string { return e.Msg }
@@ -318,10 +320,13 @@ func (s *Service) deleteNamespace(ctx context.Context, ns *store.Namespace, with
 	if err != nil {
 		return nil, err
 	}
-	if err := s.db.DeleteNamespace(ctx, ns); err != nil {
+	if err := s.db.DeleteNamespace(ctx, ns, ids); err != nil {
 		restore()
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, fmt.Errorf("group %q does not exist: %w", ns.FullPath, ErrNamespaceNotFound)
+		}
+		if errors.Is(err, store.ErrChanged) {
+			return nil, &ConflictError{Reason: Changed, Msg: fmt.Sprintf("a project was created in or moved into group %s while it was being deleted: nothing was deleted, try again", ns.FullPath)}
 		}
 		return nil, err
 	}

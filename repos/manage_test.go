@@ -290,3 +290,44 @@ func TestRemoveMemberKeepsAGroupsLastOwner(t *testing.T) {
 		}
 	})
 }
+
+// A group's rows go only together with the repositories that were set
+// aside for them: when a project was created in the group after its
+// projects were listed, the deletion changes nothing (store.ErrChanged)
+// rather than leave that project's repository on disk without a row.
+func TestDeletingANamespaceWhoseProjectsChangedMeanwhileDeletesNothing(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		f := newManageFixture(t, db)
+		ns, err := db.NamespaceByPath(f.ctx, "team")
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed, err := db.ProjectIDsWithin(f.ctx, ns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		late, err := f.repos.CreateProject(f.ctx, repos.NewProject{NamespacePath: "team/sub", Path: "late"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DeleteNamespace(f.ctx, ns, listed); !errors.Is(err, store.ErrChanged) {
+			t.Fatalf("DeleteNamespace with a stale project list: %v, want ErrChanged", err)
+		}
+		for _, path := range []string{"team/app", "team/sub/late"} {
+			if _, err := f.repos.Find(f.ctx, path); err != nil {
+				t.Errorf("%s after the refused deletion: %v", path, err)
+			}
+		}
+		if !exists(f.repos.DiskPath(late.ID)) {
+			t.Error("the late project's repository is gone")
+		}
+		// With the list as it is now, the group goes.
+		now, err := db.ProjectIDsWithin(f.ctx, ns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DeleteNamespace(f.ctx, ns, now); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

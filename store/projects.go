@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -428,11 +430,40 @@ func (db *DB) Groups(ctx context.Context) ([]Namespace, error) {
 	return out, nil
 }
 
+// ErrChanged refuses a change made on a picture of the data that no
+// longer holds: someone changed it in between.
+var ErrChanged = errors.New("changed meanwhile")
+
 // DeleteNamespace removes n with every group and project below it, and
 // their memberships (which have no foreign key to cascade through).
-func (db *DB) DeleteNamespace(ctx context.Context, n *Namespace) error {
+// projectIDs are the projects the caller found within n (and moved their
+// repositories aside); if the projects within n are no longer exactly
+// those — one was created or moved in meanwhile — nothing is deleted and
+// the answer is ErrChanged, so no row goes without its repository going
+// too.
+func (db *DB) DeleteNamespace(ctx context.Context, n *Namespace, projectIDs []int64) error {
 	prefix := n.TraversalIDs + "%"
+	want := slices.Clone(projectIDs)
+	slices.Sort(want)
 	return db.InTx(ctx, func(tx *DB) error {
+		if db.dialect == Postgres {
+			// Locked first, a project being created in one of these
+			// namespaces waits on its foreign key check and then fails;
+			// on SQLite the write transaction already excludes every
+			// other writer.
+			var locked []int64
+			if err := tx.selectAll(ctx, &locked, `SELECT id FROM namespaces WHERE traversal_ids LIKE ? FOR UPDATE`, prefix); err != nil {
+				return fmt.Errorf("lock namespaces within %q: %w", n.FullPath, err)
+			}
+		}
+		var now []int64
+		if err := tx.selectAll(ctx, &now, `SELECT p.id FROM projects p JOIN namespaces pn ON pn.id = p.namespace_id
+			WHERE pn.traversal_ids LIKE ? ORDER BY p.id`, prefix); err != nil {
+			return fmt.Errorf("projects within %q: %w", n.FullPath, err)
+		}
+		if !slices.Equal(now, want) {
+			return ErrChanged
+		}
 		if _, err := tx.exec(ctx, `DELETE FROM members WHERE source_type='project' AND source_id IN
 			(SELECT p.id FROM projects p JOIN namespaces pn ON pn.id = p.namespace_id WHERE pn.traversal_ids LIKE ?)`, prefix); err != nil {
 			return fmt.Errorf("delete members within %q: %w", n.FullPath, err)
