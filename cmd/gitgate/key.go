@@ -135,9 +135,9 @@ func newKeyDeleteCmd(a *app) *cobra.Command {
 		Example: "  gitgate key delete 3",
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(args[0], 10, 64)
-			if err != nil || id <= 0 {
-				return usagef("key id %q is not a number", args[0])
+			id, err := parseID("key", args[0])
+			if err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			s, err := a.open(ctx)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -123,9 +122,9 @@ func newMailCmd(a *app) *cobra.Command {
 		Example: "  gitgate mail list --state failed\n  gitgate mail retry 12",
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(args[0], 10, 64)
-			if err != nil || id < 1 {
-				return usagef("mail id must be a positive number, not %q", args[0])
+			id, err := parseID("mail", args[0])
+			if err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			s, err := a.open(ctx)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -47,6 +48,16 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...), hint: true}
+}
+
+// parseID reads the numeric id of a kind of object ("token", "key",
+// "mail") from the command line; ids start at 1.
+func parseID(kind, arg string) (int64, error) {
+	id, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil || id < 1 {
+		return 0, usagef("%s id %q is not a number", kind, arg)
+	}
+	return id, nil
 }
 
 // app carries what every command needs.

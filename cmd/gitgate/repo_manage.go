@@ -13,13 +13,22 @@ import (
 	"github.com/gitgate/gitgate/repos"
 )
 
-// project finds a repository by path for a command, in the CLI's words.
-func (s *services) project(ctx context.Context, path string) (*repos.Project, error) {
+// openWithProject opens the database and finds the repository a command
+// is about, by path, in the CLI's words.
+func (a *app) openWithProject(ctx context.Context, path string) (*services, *repos.Project, error) {
+	s, err := a.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
 	p, err := s.repos.Find(ctx, path)
 	if errors.Is(err, access.ErrNotFound) {
-		return nil, fmt.Errorf("no repository %s", path)
+		err = fmt.Errorf("no repository %s", path)
 	}
-	return p, err
+	if err != nil {
+		s.close()
+		return nil, nil, err
+	}
+	return s, p, nil
 }
 
 func newRepoListCmd(a *app) *cobra.Command {
@@ -87,15 +96,11 @@ func newRepoShowCmd(a *app) *cobra.Command {
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, err := a.open(ctx)
+			s, p, err := a.openWithProject(ctx, args[0])
 			if err != nil {
 				return err
 			}
 			defer s.close()
-			p, err := s.project(ctx, args[0])
-			if err != nil {
-				return err
-			}
 			j, err := a.projectJSON(ctx, s, p)
 			if err != nil {
 				return err
@@ -136,15 +141,11 @@ func newRepoDeleteCmd(a *app) *cobra.Command {
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, err := a.open(ctx)
+			s, p, err := a.openWithProject(ctx, args[0])
 			if err != nil {
 				return err
 			}
 			defer s.close()
-			p, err := s.project(ctx, args[0])
-			if err != nil {
-				return err
-			}
 			if err := a.confirm(yes, "delete "+p.FullPath()+" and its repository on disk", p.FullPath()); err != nil {
 				return err
 			}
@@ -169,15 +170,11 @@ func newRepoRenameCmd(a *app) *cobra.Command {
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, err := a.open(ctx)
+			s, p, err := a.openWithProject(ctx, args[0])
 			if err != nil {
 				return err
 			}
 			defer s.close()
-			p, err := s.project(ctx, args[0])
-			if err != nil {
-				return err
-			}
 			ch := repos.ProjectChanges{Path: &args[1]}
 			// The name follows the path unless it was set apart from it
 			// or is given.
@@ -213,15 +210,11 @@ func newRepoVisibilityCmd(a *app) *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, err := a.open(ctx)
+			s, p, err := a.openWithProject(ctx, args[0])
 			if err != nil {
 				return err
 			}
 			defer s.close()
-			p, err := s.project(ctx, args[0])
-			if err != nil {
-				return err
-			}
 			q, err := s.repos.UpdateProject(ctx, p.ID, repos.ProjectChanges{Visibility: &args[1]})
 			if err != nil {
 				return err

@@ -306,9 +306,9 @@ func newTokenShowCmd(a *app) *cobra.Command {
 		Example: "  gitgate token show 7\n  gitgate token show 7 --json",
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(args[0], 10, 64)
-			if err != nil || id <= 0 {
-				return usagef("token id %q is not a number", args[0])
+			id, err := parseID("token", args[0])
+			if err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			s, err := a.open(ctx)
