@@ -212,15 +212,8 @@ func (h *Handler) authorize(q *request) gitop.Result {
 		// A password is counted against the address before its hash is
 		// computed (docs/authentication.md): the reservation and the ban
 		// check are one step, so a burst cannot all pass the check.
-		var attempt *throttle.Attempt
-		counted := false
-		if h.Throttle != nil {
-			cred.CountAttempt = func() error {
-				a, err := h.Throttle.Attempt(addr)
-				attempt, counted = a, err == nil
-				return err
-			}
-		}
+		check := h.Throttle.Check(addr)
+		cred.CountAttempt = check.Reserve
 		p, err := h.Auth.Authenticate(ctx, cred)
 		switch {
 		case errors.Is(err, throttle.ErrBanned):
@@ -236,26 +229,18 @@ func (h *Handler) authorize(q *request) gitop.Result {
 			return gitop.Error
 		case errors.Is(err, auth.ErrInvalidCredential):
 			h.authAttempt(guessMethod(cred), "failure")
-			if counted {
-				attempt.Failed()
-			} else {
-				h.failed(addr)
-			}
+			check.Failed()
 			h.log().Info("git http authentication failed", "reason", auth.RejectionReason(err), "addr", addr.String())
 			plain(q.w, http.StatusUnauthorized, MsgAccessDenied, true)
 			return gitop.Denied
 		case err != nil:
-			attempt.Cancel()
+			check.Cancel()
 			h.authAttempt(guessMethod(cred), "error")
 			h.infraError(q, "authenticate", err)
 			return gitop.Error
 		}
 		h.authAttempt(string(p.Method), "success")
-		if counted {
-			attempt.Succeeded()
-		} else if h.Throttle != nil {
-			h.Throttle.Success(addr)
-		}
+		check.Succeeded()
 		q.op.Principal = p
 	}
 	if ref := h.Git.Authorize(ctx, &q.op); ref != nil {

@@ -548,3 +548,55 @@ func parseHostAddr(s string) netip.Addr {
 	}
 	return netip.Addr{}
 }
+
+// Check is one credential check of an address, seen by the lockout: the
+// costly part reserves an attempt through Reserve (auth's count callback)
+// if the check comes that far, and the outcome is recorded whichever way
+// it went — against the reservation when there is one, directly
+// otherwise. A nil Limiter gives a Check that records nothing. Every door
+// that checks passwords uses it, so they count alike
+// (docs/authentication.md).
+type Check struct {
+	l        *Limiter
+	addr     netip.Addr
+	attempt  *Attempt
+	reserved bool
+}
+
+// Check starts a credential check of addr.
+func (l *Limiter) Check(addr netip.Addr) *Check { return &Check{l: l, addr: addr} }
+
+// Reserve reserves the attempt before the costly part (Limiter.Attempt).
+func (c *Check) Reserve() error {
+	if c.l == nil {
+		return nil
+	}
+	a, err := c.l.Attempt(c.addr)
+	c.attempt, c.reserved = a, err == nil
+	return err
+}
+
+// Failed records a wrong credential.
+func (c *Check) Failed() {
+	switch {
+	case c.l == nil:
+	case c.reserved:
+		c.attempt.Failed()
+	default:
+		c.l.Failure(c.addr)
+	}
+}
+
+// Succeeded records a right credential.
+func (c *Check) Succeeded() {
+	switch {
+	case c.l == nil:
+	case c.reserved:
+		c.attempt.Succeeded()
+	default:
+		c.l.Success(c.addr)
+	}
+}
+
+// Cancel ends the check without counting it (it could not be made).
+func (c *Check) Cancel() { c.attempt.Cancel() }

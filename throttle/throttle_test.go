@@ -298,3 +298,49 @@ func TestConcurrentAttemptsNeverExceedTheLimit(t *testing.T) {
 		t.Fatalf("%d reservations granted for a limit of 30; banned %v", granted, l.Banned(client))
 	}
 }
+
+// A Check records its outcome against its reservation when it made one
+// and directly otherwise, so a wrong credential counts once either way;
+// a nil Limiter's Check records nothing.
+func TestACheckCountsAFailureOnceWithOrWithoutAReservation(t *testing.T) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	l := New(Config{MaxFailures: 2, Now: c.now})
+	reserved := l.Check(client)
+	if err := reserved.Reserve(); err != nil {
+		t.Fatal(err)
+	}
+	reserved.Failed()
+	if l.Banned(client) {
+		t.Fatal("banned after one failure of two")
+	}
+	l.Check(client).Failed() // the check never came to the costly part
+	if !l.Banned(client) {
+		t.Fatal("two failures, one reserved and one not, did not ban")
+	}
+	cancelled := l.Check(other)
+	if err := cancelled.Reserve(); err != nil {
+		t.Fatal(err)
+	}
+	cancelled.Cancel()
+	l.Check(other).Failed()
+	if l.Banned(other) {
+		t.Fatal("a cancelled check counted")
+	}
+	ok := l.Check(other)
+	if err := ok.Reserve(); err != nil {
+		t.Fatal(err)
+	}
+	ok.Succeeded()
+	l.Check(other).Failed()
+	if l.Banned(other) {
+		t.Fatal("a success did not clear the earlier failure")
+	}
+	var none *Limiter
+	check := none.Check(client)
+	if err := check.Reserve(); err != nil {
+		t.Fatal(err)
+	}
+	check.Failed()
+	check.Succeeded()
+	check.Cancel()
+}

@@ -95,16 +95,8 @@ func (h *Handler) checkPassword(q *request, login, password string) (*auth.User,
 		h.countAttempt("password", "banned")
 		return nil, throttle.ErrBanned
 	}
-	var attempt *throttle.Attempt
-	var count func() error
-	if lockout != nil {
-		count = func() error {
-			a, err := lockout.Attempt(addr)
-			attempt = a
-			return err
-		}
-	}
-	u, err := h.auth.CheckLogin(q.ctx(), login, password, count)
+	check := lockout.Check(addr)
+	u, err := h.auth.CheckLogin(q.ctx(), login, password, check.Reserve)
 	switch {
 	case errors.Is(err, throttle.ErrBanned):
 		h.countAttempt("password", "banned")
@@ -113,18 +105,14 @@ func (h *Handler) checkPassword(q *request, login, password string) (*auth.User,
 		return nil, errBusy
 	case errors.Is(err, auth.ErrInvalidCredential):
 		h.countAttempt("password", "failure")
-		if attempt != nil {
-			attempt.Failed()
-		} else if lockout != nil {
-			lockout.Failure(addr)
-		}
+		check.Failed()
 		h.log.Info("web sign-in failed", "reason", auth.RejectionReason(err), "addr", addr.String())
 	case err != nil:
-		attempt.Cancel()
+		check.Cancel()
 		h.countAttempt("password", "error")
 	default:
 		h.countAttempt("password", "success")
-		attempt.Succeeded()
+		check.Succeeded()
 	}
 	return u, err
 }
