@@ -326,12 +326,17 @@ func TestSMTPPasswordAppearsInNoErrorLogOrOutboxRow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Start()
-	defer s.Stop(context.Background())
 	m := queue(t, db, clock, "alice@example.com")
 	res, err := s.DeliverDue(context.Background())
 	if err != nil || res.Retrying != 1 {
 		t.Fatalf("with a wrong password: %+v, %v", res, err)
+	}
+	// Started only now, and stopped before the log is read: a running
+	// loop would race this call for the message (and write the log
+	// while it is read). Start logs the endpoint it sends to.
+	s.Start()
+	if err := s.Stop(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 	r := row(t, db, m.ID)
 	for what, text := range map[string]string{"log": log.String(), "last error": r.LastError, "endpoint": s.Endpoint().String()} {
