@@ -2,6 +2,8 @@ package access
 
 import (
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -143,11 +145,14 @@ func TestDecideRefusesAnUnknownAction(t *testing.T) {
 // docs/permissions.md#protected-branches, rule by rule.
 func TestCheckRefUpdateFollowsTheProtectedBranchRules(t *testing.T) {
 	const c1, c2 = "1111111111111111111111111111111111111111", "2222222222222222222222222222222222222222"
-	rules := []ProtectedRule{{Name: "main", PushAccessLevel: Maintainer}, {Name: "rel", PushAccessLevel: Maintainer, AllowForcePush: true}}
+	rules := []ProtectedRule{{Name: "main", PushAccessLevel: Maintainer}, {Name: "rel", PushAccessLevel: Maintainer, AllowForcePush: true},
+		{Name: "release/*", PushAccessLevel: Maintainer}, {Name: "release/dev-*", PushAccessLevel: Developer},
+		{Name: "*-stable", PushAccessLevel: Developer, AllowForcePush: true}, {Name: "frozen", PushAccessLevel: NoAccess},
+		{Name: "ops/*", PushAccessLevel: Admin}}
 	rows := []struct {
 		doc   string
 		level AccessLevel
-		empty bool
+		empty bool // the repository is empty and developers may push its default branch first
 		u     RefUpdate
 		want  string // "" allowed
 	}{
@@ -164,6 +169,16 @@ func TestCheckRefUpdateFollowsTheProtectedBranchRules(t *testing.T) {
 		{"unprotected branches are not checked", Developer, false, RefUpdate{Ref: "refs/heads/feature", Old: c1, New: ZeroID}, ""},
 		{"a rule matches the exact name only", Developer, false, RefUpdate{Ref: "refs/heads/main/x", Old: c1, New: c2, Forced: true}, ""},
 		{"tags are never protected", Developer, false, RefUpdate{Ref: "refs/tags/main", Old: c1, New: ZeroID}, ""},
+		{"a pattern protects the branches it matches, '/' included", Developer, false, RefUpdate{Ref: "refs/heads/release/1.0/hotfix", Old: ZeroID, New: c1}, "protected branch release/1.0/hotfix: only maintainers may push"},
+		{"a pattern is anchored at both ends", Developer, false, RefUpdate{Ref: "refs/heads/old-release/1.0", Old: ZeroID, New: c1}, ""},
+		{"a leading star matches any start", Developer, false, RefUpdate{Ref: "refs/heads/2-0-stable", Old: c1, New: c2}, ""},
+		{"the most permissive matching rule decides the push", Developer, false, RefUpdate{Ref: "refs/heads/release/dev-1", Old: c1, New: c2}, ""},
+		{"any matching rule allowing force pushes allows them", Maintainer, false, RefUpdate{Ref: "refs/heads/release/x-stable", Old: c1, New: c2, Forced: true}, ""},
+		{"a force push still needs push access", Reporter, false, RefUpdate{Ref: "refs/heads/1-stable", Old: c1, New: c2, Forced: true}, "protected branch 1-stable: only developers and maintainers may push"},
+		{"no one pushes where the level is 0, not even an admin", Admin, false, RefUpdate{Ref: "refs/heads/frozen", Old: c1, New: c2}, "protected branch frozen: no one may push"},
+		{"level 60 is for admins", Owner, false, RefUpdate{Ref: "refs/heads/ops/deploy", Old: c1, New: c2}, "protected branch ops/deploy: only admins may push"},
+		{"an admin pushes where the level is 60", Admin, false, RefUpdate{Ref: "refs/heads/ops/deploy", Old: c1, New: c2}, ""},
+		{"the first push of the default branch is a developer's only where the instance allows it", Developer, false, RefUpdate{Ref: "refs/heads/main", Old: ZeroID, New: c1}, "protected branch main: only maintainers may push"},
 	}
 	for _, r := range rows {
 		got := ""
@@ -180,6 +195,95 @@ func TestMemberLevelsAreGuestToOwner(t *testing.T) {
 	for l, want := range map[AccessLevel]bool{NoAccess: false, Guest: true, Reporter: true, Developer: true, Maintainer: true, Owner: true, Admin: false, 35: false} {
 		if got := l.IsMemberLevel(); got != want {
 			t.Errorf("%v.IsMemberLevel() = %v, want %v", l, got, want)
+		}
+	}
+}
+
+// TestMatchingRulesFollowsGitLabsRefMatcher: a rule matches its exact name,
+// or as a pattern whose * stands for any run of characters (slashes too),
+// anchored at both ends; exact names come first.
+func TestMatchingRulesFollowsGitLabsRefMatcher(t *testing.T) {
+	rows := []struct {
+		pattern, branch string
+		want            bool
+	}{
+		{"main", "main", true},
+		{"main", "main2", false},
+		{"release/*", "release/1.0", true},
+		{"release/*", "release/", true},
+		{"release/*", "release/1.0/fix", true},
+		{"release/*", "release", false},
+		{"release/*", "pre-release/1.0", false},
+		{"*-stable", "12-0-stable", true},
+		{"*-stable", "12-0-stable-x", false},
+		{"*", "anything/at/all", true},
+		{"a*b*c", "aXbYc", true},
+		{"a*b*c", "abcbc", true},
+		{"a*b*c", "acb", false},
+		{"v1.*", "v1.2", true},
+		{"v1.*", "v1x2", false}, // the dot is literal, not a regexp
+		{"**", "x", true},
+		{"", "", false},
+	}
+	for _, r := range rows {
+		if got := (ProtectedRule{Name: r.pattern}).Matches(r.branch); got != r.want {
+			t.Errorf("%q matches %q = %v, want %v", r.pattern, r.branch, got, r.want)
+		}
+	}
+	rules := []ProtectedRule{{Name: "re*"}, {Name: "release"}, {Name: "*e"}, {Name: "other"}}
+	var names []string
+	for _, r := range MatchingRules(rules, "release") {
+		names = append(names, r.Name)
+	}
+	if got := strings.Join(names, ","); got != "release,re*,*e" {
+		t.Errorf("MatchingRules = %s, want release,re*,*e (exact first)", got)
+	}
+}
+
+func TestParsePushLevelTakesNamesAndGitLabsNumbers(t *testing.T) {
+	for in, want := range map[string]AccessLevel{"no-one": NoAccess, "0": NoAccess, "developer": Developer, "30": Developer,
+		"Maintainer": Maintainer, "40": Maintainer, "admin": Admin, "60": Admin} {
+		if got, err := ParsePushLevel(in); err != nil || got != want {
+			t.Errorf("ParsePushLevel(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "10", "20", "50", "owner", "-1"} {
+		if _, err := ParsePushLevel(bad); err == nil {
+			t.Errorf("ParsePushLevel(%q) accepted", bad)
+		}
+	}
+}
+
+// TestBranchProtectionValuesAreGitLabs: each default_branch_protection
+// value's rule for a new project's default branch.
+func TestBranchProtectionValuesAreGitLabs(t *testing.T) {
+	rows := []struct {
+		p           BranchProtection
+		protected   bool
+		push, merge AccessLevel
+		devInitial  bool
+	}{
+		{ProtectionNone, false, 0, 0, true},
+		{ProtectionDevCanPush, true, Developer, Developer, true},
+		{ProtectionFull, true, Maintainer, Maintainer, false},
+		{ProtectionDevCanMerge, true, Maintainer, Developer, false},
+		{ProtectionDevCanInitialPush, true, Maintainer, Maintainer, true},
+	}
+	for _, r := range rows {
+		rule, merge, ok := r.p.DefaultRule("trunk")
+		if ok != r.protected || (ok && (rule.Name != "trunk" || rule.PushAccessLevel != r.push || merge != r.merge || rule.AllowForcePush)) {
+			t.Errorf("%d: rule %+v merge %v ok %v", r.p, rule, merge, ok)
+		}
+		if got := r.p.DeveloperCanInitialPush(); got != r.devInitial {
+			t.Errorf("%d: DeveloperCanInitialPush = %v", r.p, got)
+		}
+		if got, err := ParseBranchProtection(strconv.Itoa(int(r.p))); err != nil || got != r.p {
+			t.Errorf("ParseBranchProtection(%d) = %v, %v", r.p, got, err)
+		}
+	}
+	for _, bad := range []string{"5", "-1", "full", ""} {
+		if _, err := ParseBranchProtection(bad); err == nil {
+			t.Errorf("ParseBranchProtection(%q) accepted", bad)
 		}
 	}
 }

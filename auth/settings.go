@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/store"
 )
 
@@ -28,6 +29,9 @@ const (
 	// SettingExpiryWarningDays lists how many days before a token
 	// expires its owner is warned, each threshold once (docs/mail.md).
 	SettingExpiryWarningDays = "token_expiry_warning_days"
+	// SettingDefaultBranchProtection is GitLab's 0–4 rule for a new
+	// project's default branch (docs/permissions.md#default-branch-protection).
+	SettingDefaultBranchProtection = "default_branch_protection"
 )
 
 // DefaultExpiryWarningDays is GitLab's one warning, a week ahead.
@@ -54,6 +58,9 @@ type Settings struct {
 	// ExpiryWarningDays are the thresholds of expiry warnings, largest
 	// first (e.g. 60, 30, 7).
 	ExpiryWarningDays []int
+	// DefaultBranchProtection decides the rule a new project's default
+	// branch gets and whether developers may push it first.
+	DefaultBranchProtection access.BranchProtection
 }
 
 // DefaultSettings are the values of an instance nobody configured.
@@ -65,6 +72,8 @@ func DefaultSettings() Settings {
 		ImpersonationEnabled: true,
 		TokenPrefix:          "glpat-",
 		ExpiryWarningDays:    slices.Clone(DefaultExpiryWarningDays),
+
+		DefaultBranchProtection: access.DefaultBranchProtection,
 	}
 }
 
@@ -72,7 +81,7 @@ func DefaultSettings() Settings {
 func SettingNames() []string {
 	return []string{SettingMaxLifetime, SettingRequireExpiry, SettingEnforceExpiration,
 		SettingPasswordForGit, SettingImpersonationEnabled, SettingTokenPrefix, SettingGitFetchReachableOnly,
-		SettingExpiryWarningDays}
+		SettingExpiryWarningDays, SettingDefaultBranchProtection}
 }
 
 // Map renders the settings as key → value strings (the CLI's and the
@@ -91,6 +100,8 @@ func (s Settings) Map() map[string]string {
 		SettingTokenPrefix:           s.TokenPrefix,
 		SettingGitFetchReachableOnly: strconv.FormatBool(s.GitFetchReachableOnly),
 		SettingExpiryWarningDays:     FormatDayList(s.ExpiryWarningDays),
+
+		SettingDefaultBranchProtection: strconv.Itoa(int(s.DefaultBranchProtection)),
 	}
 }
 
@@ -173,6 +184,16 @@ func (s *Settings) apply(key, value string) error {
 			return err
 		}
 		s.ExpiryWarningDays = days
+	case SettingDefaultBranchProtection:
+		if value == "" {
+			s.DefaultBranchProtection = def.DefaultBranchProtection
+			return nil
+		}
+		p, err := access.ParseBranchProtection(value)
+		if err != nil {
+			return err
+		}
+		s.DefaultBranchProtection = p
 	case SettingTokenPrefix:
 		if value == "" {
 			s.TokenPrefix = def.TokenPrefix
@@ -215,7 +236,7 @@ func (s *Service) Settings(ctx context.Context) (Settings, error) {
 		return v, nil
 	}
 	s.settings.mu.Unlock()
-	v, err := loadSettings(ctx, s.db)
+	v, err := LoadSettings(ctx, s.db)
 	if err != nil {
 		return Settings{}, err
 	}
@@ -225,7 +246,9 @@ func (s *Service) Settings(ctx context.Context) (Settings, error) {
 	return v, nil
 }
 
-func loadSettings(ctx context.Context, db *store.DB) (Settings, error) {
+// LoadSettings reads the settings from db (a transaction, for a caller
+// that must decide with the value its writes commit against), uncached.
+func LoadSettings(ctx context.Context, db *store.DB) (Settings, error) {
 	stored, err := db.Settings(ctx)
 	if err != nil {
 		return Settings{}, err
@@ -255,7 +278,7 @@ func (s *Service) UpdateSettings(ctx context.Context, changes map[string]string)
 	}
 	var out SettingsUpdate
 	err := s.db.InTx(ctx, func(tx *store.DB) error {
-		cur, err := loadSettings(ctx, tx)
+		cur, err := LoadSettings(ctx, tx)
 		if err != nil {
 			return err
 		}

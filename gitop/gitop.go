@@ -171,9 +171,15 @@ func (e *Engine) Prepare(ctx context.Context, op *Op, cmd *gitproc.Command) *Ref
 		if cmd.AdvertiseRefs {
 			return nil
 		}
+		// Read per push, uncached: a rule changed through the API or the
+		// CLI holds from the next push on every replica.
 		rules, err := e.Repos.ProtectedBranches(ctx, op.Decision.Project.ID)
+		var st auth.Settings
 		if err == nil {
-			cmd.Config, cmd.Env, err = e.Hooks.ReceivePack(op.Decision, rules)
+			st, err = e.Auth.Settings(ctx)
+		}
+		if err == nil {
+			cmd.Config, cmd.Env, err = e.Hooks.ReceivePack(op.Decision, rules, st.DefaultBranchProtection)
 		}
 		if err != nil {
 			return &Refusal{Result: Error, Reason: Internal, Doing: "prepare receive hook", Err: err}

@@ -50,6 +50,10 @@ const (
 	envDefaultBranch = "GITGATE_DEFAULT_BRANCH"
 	envProtected     = "GITGATE_PROTECTED_BRANCHES"
 	envUsername      = "GITGATE_USERNAME"
+	// envDevInitialPush is "1" when the instance's
+	// default_branch_protection lets a developer make the first push of
+	// the default branch into an empty repository.
+	envDevInitialPush = "GITGATE_DEVELOPER_INITIAL_PUSH"
 )
 
 // HookProcReceive is the proc-receive hook.
@@ -131,9 +135,12 @@ func writeScript(path, script string) error {
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // ReceivePack returns the extra git -c config and environment that make
-// receive-pack enforce protected branches (rules) for the push d allowed.
-// It asks nothing of the database: the level is the decision's.
-func (h *Hooks) ReceivePack(d repos.Decision, rules []access.ProtectedRule) (config []string, env []string, err error) {
+// receive-pack enforce protected branches (rules) for the push d allowed;
+// protection is the instance's default_branch_protection, which decides
+// whether a developer may push the default branch into an empty
+// repository. It asks nothing of the database: the level is the
+// decision's.
+func (h *Hooks) ReceivePack(d repos.Decision, rules []access.ProtectedRule, protection access.BranchProtection) (config []string, env []string, err error) {
 	if h == nil || h.dir == "" {
 		return nil, nil, errors.New("receive hook: gitgate's hooks are not installed (hooks.Install was not called)")
 	}
@@ -148,8 +155,12 @@ func (h *Hooks) ReceivePack(d repos.Decision, rules []access.ProtectedRule) (con
 	config = append(config, "core.hooksPath="+h.dir,
 		"receive.procReceiveRefs=a:refs/heads", "receive.procReceiveRefs=a:refs/tags")
 	hr := make([]hookRule, 0, len(rules))
+	routed := make(map[string]bool, len(rules))
 	for _, r := range rules {
-		config = append(config, "receive.procReceiveRefs=refs/heads/"+r.Name)
+		if p := procReceivePrefix(r.Name); !routed[p] {
+			routed[p] = true
+			config = append(config, "receive.procReceiveRefs="+p)
+		}
 		hr = append(hr, hookRule{Name: r.Name, PushAccessLevel: int(r.PushAccessLevel), AllowForcePush: r.AllowForcePush})
 	}
 	js, err := json.Marshal(hr)
@@ -162,7 +173,27 @@ func (h *Hooks) ReceivePack(d repos.Decision, rules []access.ProtectedRule) (con
 		envProtected + "=" + string(js),
 		envUsername + "=" + d.Principal.Username(),
 	}
+	if protection.DeveloperCanInitialPush() {
+		env = append(env, envDevInitialPush+"=1")
+	}
 	return config, env, nil
+}
+
+// procReceivePrefix is the receive.procReceiveRefs value that sends every
+// branch a rule may protect to the hook. git matches those values as
+// whole leading ref components, and knows no wildcards: a pattern routes
+// the components before its first *, and the hook matches the pattern
+// itself (release/* → refs/heads/release; *-stable → all of refs/heads).
+func procReceivePrefix(name string) string {
+	star := strings.IndexByte(name, '*')
+	if star < 0 {
+		return "refs/heads/" + name
+	}
+	slash := strings.LastIndexByte(name[:star], '/')
+	if slash < 0 {
+		return "refs/heads"
+	}
+	return "refs/heads/" + name[:slash]
 }
 
 // RunHook runs the hook named by the GITGATE_HOOK environment variable, if
@@ -180,6 +211,7 @@ func RunHook(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) (ra
 			level:         os.Getenv(envAccessLevel),
 			defaultBranch: os.Getenv(envDefaultBranch),
 			rules:         os.Getenv(envProtected),
+			devInitial:    os.Getenv(envDevInitialPush) == "1",
 		}, gitRefStore{})
 		if ferr := out.Flush(); err == nil && ferr != nil {
 			err = ferr

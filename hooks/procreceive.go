@@ -19,6 +19,9 @@ import (
 // hookParams is what the server passed to the hook.
 type hookParams struct {
 	level, defaultBranch, rules string
+	// devInitial: a developer may push the default branch into an empty
+	// repository (default_branch_protection).
+	devInitial bool
 }
 
 // refStore is what the hook needs from the repository; the hook's tests
@@ -104,7 +107,7 @@ func procReceive(ctx context.Context, in *bufio.Reader, out *bufio.Writer, hp ho
 	}
 	for _, c := range cmds {
 		status := "ok " + c.Ref
-		if reason := decideRef(ctx, repo, access.AccessLevel(level), rules, hp.defaultBranch, empty, c); reason != "" {
+		if reason := decideRef(ctx, repo, access.AccessLevel(level), rules, hp.defaultBranch, empty && hp.devInitial, c); reason != "" {
 			status = "ng " + c.Ref + " " + reason
 		}
 		if err := gitproc.WritePkt(out, status+"\n"); err != nil {
@@ -119,7 +122,7 @@ func procReceive(ctx context.Context, in *bufio.Reader, out *bufio.Writer, hp ho
 
 // decideRef checks one update and performs it when allowed; it returns
 // the reason git shows when not.
-func decideRef(ctx context.Context, repo refStore, level access.AccessLevel, rules []access.ProtectedRule, defaultBranch string, empty bool, c access.RefUpdate) string {
+func decideRef(ctx context.Context, repo refStore, level access.AccessLevel, rules []access.ProtectedRule, defaultBranch string, devCreatesDefault bool, c access.RefUpdate) string {
 	if !access.IsZero(c.New) {
 		if err := access.CheckRefName(c.Ref, defaultBranch); err != nil {
 			return oneLine(err.Error())
@@ -131,7 +134,7 @@ func decideRef(ctx context.Context, repo refStore, level access.AccessLevel, rul
 		// than let a force-push through.
 		c.Forced = err != nil || !ff
 	}
-	if err := access.CheckRefUpdate(level, rules, defaultBranch, empty, c); err != nil {
+	if err := access.CheckRefUpdate(level, rules, defaultBranch, devCreatesDefault, c); err != nil {
 		return oneLine(err.Error())
 	}
 	if err := repo.update(ctx, c.Ref, c.Old, c.New); err != nil {

@@ -80,34 +80,44 @@ func refValue(t *testing.T, dir, ref string) string {
 }
 
 func TestProcReceiveAppliesProtectedBranchRules(t *testing.T) {
-	rules := `[{"name":"main","push_access_level":40}]`
+	rules := `[{"name":"main","push_access_level":40},{"name":"release/*","push_access_level":30},{"name":"frozen-*","push_access_level":0}]`
 	tests := []struct {
 		name    string
 		level   access.AccessLevel
+		devInit bool
 		setup   func(dir, c1 string)
 		cmd     func(c1, c2, c3 string) string
 		want    string // status prefix
 		wantRef func(c1, c2, c3 string) string
 	}{
-		{"developer creates main in an empty repository", access.Developer, nil,
+		{"developer creates main in an empty repository where the instance allows it", access.Developer, true, nil,
 			func(c1, c2, c3 string) string { return access.ZeroID + " " + c1 + " refs/heads/main" },
 			"ok refs/heads/main", func(c1, _, _ string) string { return c1 }},
-		{"developer may not move main", access.Developer, setMain,
+		{"developer may not create main in an empty repository where the instance does not allow it", access.Developer, false, nil,
+			func(c1, c2, c3 string) string { return access.ZeroID + " " + c1 + " refs/heads/main" },
+			"ng refs/heads/main protected branch main: only maintainers may push", func(_, _, _ string) string { return "" }},
+		{"developer pushes a branch a level-30 pattern protects", access.Developer, false, nil,
+			func(c1, c2, c3 string) string { return access.ZeroID + " " + c1 + " refs/heads/release/1.0" },
+			"ok refs/heads/release/1.0", func(_, _, _ string) string { return "" }},
+		{"a level-0 pattern refuses even an admin", access.Admin, false, nil,
+			func(c1, c2, c3 string) string { return access.ZeroID + " " + c1 + " refs/heads/frozen-2024" },
+			"ng refs/heads/frozen-2024 protected branch frozen-2024: no one may push", func(_, _, _ string) string { return "" }},
+		{"developer may not move main", access.Developer, false, setMain,
 			func(c1, c2, c3 string) string { return c1 + " " + c2 + " refs/heads/main" },
 			"ng refs/heads/main protected branch main: only maintainers may push", func(c1, _, _ string) string { return c1 }},
-		{"maintainer fast-forwards main", access.Maintainer, setMain,
+		{"maintainer fast-forwards main", access.Maintainer, false, setMain,
 			func(c1, c2, c3 string) string { return c1 + " " + c2 + " refs/heads/main" },
 			"ok refs/heads/main", func(_, c2, _ string) string { return c2 }},
-		{"maintainer may not force-push main", access.Maintainer, setMain,
+		{"maintainer may not force-push main", access.Maintainer, false, setMain,
 			func(c1, c2, c3 string) string { return c1 + " " + c3 + " refs/heads/main" },
 			"ng refs/heads/main protected branch main cannot be force-pushed", func(c1, _, _ string) string { return c1 }},
-		{"admin may not delete main", access.Admin, setMain,
+		{"admin may not delete main", access.Admin, false, setMain,
 			func(c1, c2, c3 string) string { return c1 + " " + access.ZeroID + " refs/heads/main" },
 			"ng refs/heads/main protected branch main cannot be deleted", func(c1, _, _ string) string { return c1 }},
-		{"a stale old value is refused by update-ref", access.Maintainer, setMain,
+		{"a stale old value is refused by update-ref", access.Maintainer, false, setMain,
 			func(c1, c2, c3 string) string { return c3 + " " + c2 + " refs/heads/main" },
 			"ng refs/heads/main ", func(c1, _, _ string) string { return c1 }},
-		{"unprotected ref below a protected name lands", access.Developer, nil,
+		{"unprotected ref below a protected name lands", access.Developer, false, nil,
 			func(c1, c2, c3 string) string { return access.ZeroID + " " + c3 + " refs/heads/main-not/x" },
 			"ok refs/heads/main-not/x", func(c1, _, _ string) string { return "" }},
 	}
@@ -117,7 +127,7 @@ func TestProcReceiveAppliesProtectedBranchRules(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(dir, c1)
 			}
-			st := runProcReceive(t, dir, hookParams{level: itoa(tt.level), defaultBranch: "main", rules: rules}, tt.cmd(c1, c2, c3))
+			st := runProcReceive(t, dir, hookParams{level: itoa(tt.level), defaultBranch: "main", rules: rules, devInitial: tt.devInit}, tt.cmd(c1, c2, c3))
 			if len(st) != 1 || !strings.HasPrefix(st[0], tt.want) {
 				t.Fatalf("statuses %q, want %q…", st, tt.want)
 			}
@@ -177,14 +187,18 @@ func TestReceivePackHandsTheDecisionToTheHook(t *testing.T) {
 	}
 	// A nil principal is anonymous: its name is what the hook gets.
 	d := repos.Decision{Project: &repos.Project{DefaultBranch: "trunk"}, Level: access.Developer}
-	config, env, err := h.ReceivePack(d, []access.ProtectedRule{{Name: "trunk", PushAccessLevel: access.Maintainer}})
+	config, env, err := h.ReceivePack(d, []access.ProtectedRule{{Name: "trunk", PushAccessLevel: access.Maintainer},
+		{Name: "release/*", PushAccessLevel: access.Developer}, {Name: "release/v*", PushAccessLevel: access.Maintainer},
+		{Name: "*-stable", PushAccessLevel: access.Maintainer}}, access.ProtectionDevCanInitialPush)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantConfig := []string{"core.hooksPath=" + h.Dir(), "receive.procReceiveRefs=a:refs/heads", "receive.procReceiveRefs=a:refs/tags",
-		"receive.procReceiveRefs=refs/heads/trunk"}
+		"receive.procReceiveRefs=refs/heads/trunk", "receive.procReceiveRefs=refs/heads/release", "receive.procReceiveRefs=refs/heads"}
 	wantEnv := []string{"GITGATE_ACCESS_LEVEL=30", "GITGATE_DEFAULT_BRANCH=trunk",
-		`GITGATE_PROTECTED_BRANCHES=[{"name":"trunk","push_access_level":40}]`, "GITGATE_USERNAME=anonymous"}
+		`GITGATE_PROTECTED_BRANCHES=[{"name":"trunk","push_access_level":40},{"name":"release/*","push_access_level":30},` +
+			`{"name":"release/v*","push_access_level":40},{"name":"*-stable","push_access_level":40}]`,
+		"GITGATE_USERNAME=anonymous", "GITGATE_DEVELOPER_INITIAL_PUSH=1"}
 	if strings.Join(config, "\n") != strings.Join(wantConfig, "\n") {
 		t.Errorf("config %q, want %q", config, wantConfig)
 	}
@@ -192,7 +206,7 @@ func TestReceivePackHandsTheDecisionToTheHook(t *testing.T) {
 		t.Errorf("env %q, want %q", env, wantEnv)
 	}
 	var none *Hooks
-	if _, _, err := none.ReceivePack(d, nil); err == nil {
+	if _, _, err := none.ReceivePack(d, nil, access.DefaultBranchProtection); err == nil {
 		t.Error("ReceivePack without installed hooks did not fail")
 	}
 }

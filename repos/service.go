@@ -231,9 +231,17 @@ func (s *Service) CreateProject(ctx context.Context, in NewProject) (*Project, e
 			}
 			return err
 		}
-		if err := tx.InsertProtectedBranch(ctx, &store.ProtectedBranch{ProjectID: p.ID, Name: in.DefaultBranch,
-			PushAccessLevel: int(access.Maintainer), CreatedAt: now}); err != nil {
+		// The instance's default_branch_protection of the moment decides
+		// the default branch's rule (docs/permissions.md#default-branch-protection).
+		st, err := auth.LoadSettings(ctx, tx)
+		if err != nil {
 			return err
+		}
+		if rule, merge, ok := st.DefaultBranchProtection.DefaultRule(in.DefaultBranch); ok {
+			if err := tx.InsertProtectedBranch(ctx, &store.ProtectedBranch{ProjectID: p.ID, Name: rule.Name,
+				PushAccessLevel: int(rule.PushAccessLevel), MergeAccessLevel: int(merge), AllowForcePush: rule.AllowForcePush, CreatedAt: now}); err != nil {
+				return err
+			}
 		}
 		p.Namespace = *ns
 		dir = s.DiskPath(p.ID)

@@ -364,20 +364,24 @@ func (db *DB) MaxAccessLevel(ctx context.Context, userID, projectID int64, names
 	return level, nil
 }
 
-// ProtectedBranch is a protection rule on one branch name.
+// ProtectedBranch is a protection rule on one branch name or pattern.
 type ProtectedBranch struct {
-	ID              int64     `db:"id"`
-	ProjectID       int64     `db:"project_id"`
-	Name            string    `db:"name"`
-	PushAccessLevel int       `db:"push_access_level"`
-	AllowForcePush  bool      `db:"allow_force_push"`
-	CreatedAt       time.Time `db:"created_at"`
+	ID               int64     `db:"id"`
+	ProjectID        int64     `db:"project_id"`
+	Name             string    `db:"name"`
+	PushAccessLevel  int       `db:"push_access_level"`
+	MergeAccessLevel int       `db:"merge_access_level"`
+	AllowForcePush   bool      `db:"allow_force_push"`
+	CreatedAt        time.Time `db:"created_at"`
 }
 
-// InsertProtectedBranch stores a rule.
+const protectedBranchColumns = `id, project_id, name, push_access_level, merge_access_level, allow_force_push, created_at`
+
+// InsertProtectedBranch stores a rule; a second rule of the same name on
+// the project is ErrConflict.
 func (db *DB) InsertProtectedBranch(ctx context.Context, b *ProtectedBranch) error {
-	id, err := db.insert(ctx, `INSERT INTO protected_branches (project_id, name, push_access_level, allow_force_push, created_at)
-		VALUES (?,?,?,?,?)`, b.ProjectID, b.Name, b.PushAccessLevel, b.AllowForcePush, b.CreatedAt)
+	id, err := db.insert(ctx, `INSERT INTO protected_branches (project_id, name, push_access_level, merge_access_level, allow_force_push, created_at)
+		VALUES (?,?,?,?,?,?)`, b.ProjectID, b.Name, b.PushAccessLevel, b.MergeAccessLevel, b.AllowForcePush, b.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("protect branch %q: %w", b.Name, err)
 	}
@@ -385,14 +389,50 @@ func (db *DB) InsertProtectedBranch(ctx context.Context, b *ProtectedBranch) err
 	return nil
 }
 
-// ProtectedBranches lists a project's rules.
+// ProtectedBranches lists a project's rules, oldest first.
 func (db *DB) ProtectedBranches(ctx context.Context, projectID int64) ([]ProtectedBranch, error) {
 	var out []ProtectedBranch
-	if err := db.selectAll(ctx, &out, `SELECT id, project_id, name, push_access_level, allow_force_push, created_at
+	if err := db.selectAll(ctx, &out, `SELECT `+protectedBranchColumns+`
 		FROM protected_branches WHERE project_id=? ORDER BY id`, projectID); err != nil {
 		return nil, fmt.Errorf("protected branches: %w", err)
 	}
 	return out, nil
+}
+
+// ProtectedBranchByName finds one rule by its exact name (a pattern is
+// found by the pattern, not by a branch it matches); ErrNotFound if none.
+func (db *DB) ProtectedBranchByName(ctx context.Context, projectID int64, name string) (*ProtectedBranch, error) {
+	var b ProtectedBranch
+	if err := db.get(ctx, &b, `SELECT `+protectedBranchColumns+`
+		FROM protected_branches WHERE project_id=? AND name=?`, projectID, name); err != nil {
+		return nil, fmt.Errorf("protected branch %q: %w", name, err)
+	}
+	return &b, nil
+}
+
+// UpdateProtectedBranch writes a rule's levels and force-push flag.
+func (db *DB) UpdateProtectedBranch(ctx context.Context, b *ProtectedBranch) error {
+	n, err := db.exec(ctx, `UPDATE protected_branches SET push_access_level=?, merge_access_level=?, allow_force_push=?
+		WHERE id=? AND project_id=?`, b.PushAccessLevel, b.MergeAccessLevel, b.AllowForcePush, b.ID, b.ProjectID)
+	if err != nil {
+		return fmt.Errorf("update protected branch %q: %w", b.Name, err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// DeleteProtectedBranch removes a rule by name; ErrNotFound if none.
+func (db *DB) DeleteProtectedBranch(ctx context.Context, projectID int64, name string) error {
+	n, err := db.exec(ctx, `DELETE FROM protected_branches WHERE project_id=? AND name=?`, projectID, name)
+	if err != nil {
+		return fmt.Errorf("unprotect branch %q: %w", name, err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
 }
 
 // UpdateProject writes a project's name, path, description, visibility
