@@ -351,6 +351,9 @@ type Settings struct {
 	// TokenExpiryWarningDays is gitgate's too: the days before expiry at
 	// which owners are warned, largest first (docs/mail.md).
 	TokenExpiryWarningDays []int `json:"token_expiry_warning_days"`
+	// DefaultBranchProtection is GitLab's 0–4 value
+	// (docs/permissions.md#default-branch-protection).
+	DefaultBranchProtection int `json:"default_branch_protection"`
 }
 
 // SettingsJSON renders the instance settings.
@@ -358,7 +361,8 @@ func SettingsJSON(s auth.Settings) Settings {
 	out := Settings{ID: 1, RequirePersonalAccessTokenExpiry: s.RequireExpiry,
 		EnforcePersonalAccessTokenExpiration: s.EnforceExpiration, PasswordAuthenticationEnabledForGit: s.PasswordForGit,
 		ImpersonationEnabled: s.ImpersonationEnabled, PersonalAccessTokenPrefix: s.TokenPrefix,
-		GitFetchReachableOnly: s.GitFetchReachableOnly, TokenExpiryWarningDays: s.ExpiryWarningDays}
+		GitFetchReachableOnly: s.GitFetchReachableOnly, TokenExpiryWarningDays: s.ExpiryWarningDays,
+		DefaultBranchProtection: int(s.DefaultBranchProtection)}
 	if s.MaxLifetimeDays > 0 {
 		d := s.MaxLifetimeDays
 		out.MaxPersonalAccessTokenLifetime = &d
@@ -392,4 +396,36 @@ func VersionJSON(revision string) Version {
 		revision = "gitgate"
 	}
 	return Version{Version: CompatibleVersion, Revision: revision}
+}
+
+// ProtectedRefAccess is GitLab's ProtectedRefAccess entity: who may push
+// (or merge). gitgate grants by level only, so user and group are null.
+type ProtectedRefAccess struct {
+	ID                     int64  `json:"id"`
+	AccessLevel            int    `json:"access_level"`
+	AccessLevelDescription string `json:"access_level_description"`
+	UserID                 *int64 `json:"user_id"`
+	GroupID                *int64 `json:"group_id"`
+}
+
+// ProtectedBranch is GitLab's ProtectedBranch entity
+// (docs/permissions.md#protected-branches).
+type ProtectedBranch struct {
+	ID                        int64                `json:"id"`
+	Name                      string               `json:"name"`
+	PushAccessLevels          []ProtectedRefAccess `json:"push_access_levels"`
+	MergeAccessLevels         []ProtectedRefAccess `json:"merge_access_levels"`
+	AllowForcePush            bool                 `json:"allow_force_push"`
+	UnprotectAccessLevels     []ProtectedRefAccess `json:"unprotect_access_levels"`
+	CodeOwnerApprovalRequired bool                 `json:"code_owner_approval_required"`
+}
+
+// ProtectedBranchJSON renders a rule. Each rule has one push and one
+// merge level, stored on the rule itself, so both carry the rule's id.
+func ProtectedBranchJSON(b *repos.ProtectedBranch) ProtectedBranch {
+	level := func(l access.AccessLevel) []ProtectedRefAccess {
+		return []ProtectedRefAccess{{ID: b.ID, AccessLevel: int(l), AccessLevelDescription: access.PushLevelDescription(l)}}
+	}
+	return ProtectedBranch{ID: b.ID, Name: b.Name, PushAccessLevels: level(b.PushAccessLevel), MergeAccessLevels: level(b.MergeAccessLevel),
+		AllowForcePush: b.AllowForcePush, UnprotectAccessLevels: []ProtectedRefAccess{}}
 }

@@ -170,6 +170,12 @@ func (h *Handler) table() []route {
 		r(del, "projects/:id/members/:user_id", authRequired, scopeDefault, removeMember),
 		r(post, "projects/:id/housekeeping", authRequired, scopeDefault, startHousekeeping),
 
+		r(get, "projects/:id/protected_branches", authOptional, scopeDefault, listProtectedBranches),
+		r(post, "projects/:id/protected_branches", authRequired, scopeDefault, protectBranch),
+		r(get, "projects/:id/protected_branches/:name", authOptional, scopeDefault, getProtectedBranch),
+		r(http.MethodPatch, "projects/:id/protected_branches/:name", authRequired, scopeDefault, updateProtectedBranch),
+		r(del, "projects/:id/protected_branches/:name", authRequired, scopeDefault, unprotectBranch),
+
 		r(get, "application/settings", authRequired, scopeDefault, getSettings),
 		r(put, "application/settings", authRequired, scopeDefault, updateSettings),
 	}

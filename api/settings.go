@@ -58,6 +58,12 @@ func updateSettings(c *call) error {
 				return err
 			}
 			v = days
+		case auth.SettingDefaultBranchProtection:
+			n, _, err := c.params.integer(name)
+			if err != nil {
+				return err
+			}
+			v = strconv.FormatInt(n, 10)
 		case auth.SettingTokenPrefix:
 			s, _, err := c.params.str(name)
 			if err != nil {

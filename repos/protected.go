@@ -43,6 +43,8 @@ const AlreadyProtected ConflictReason = 100
 // BranchProtectionChanges are the fields UpdateProtectedBranch sets; nil
 // leaves a field as it is.
 type BranchProtectionChanges struct {
+	// Name renames the rule (GitLab's PATCH name).
+	Name             *string
 	PushAccessLevel  *access.AccessLevel
 	MergeAccessLevel *access.AccessLevel
 	AllowForcePush   *bool
@@ -114,6 +116,12 @@ func (s *Service) UpdateProtectedBranch(ctx context.Context, projectID int64, na
 		if err != nil {
 			return err
 		}
+		if ch.Name != nil && *ch.Name != r.Name {
+			if err := checkProtectedName(ctx, *ch.Name); err != nil {
+				return err
+			}
+			r.Name = *ch.Name
+		}
 		for field, l := range map[string]*access.AccessLevel{"push_access_level": ch.PushAccessLevel, "merge_access_level": ch.MergeAccessLevel} {
 			if l != nil && !access.ValidPushLevel(*l) {
 				return &InputError{Field: field, Msg: fmt.Sprintf("%s %d is not valid: use 0 (no one), 30 (developers and maintainers), 40 (maintainers) or 60 (admins)", field, *l)}
@@ -129,6 +137,9 @@ func (s *Service) UpdateProtectedBranch(ctx context.Context, projectID int64, na
 			r.AllowForcePush = *ch.AllowForcePush
 		}
 		if err := tx.UpdateProtectedBranch(ctx, r); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return &ConflictError{Reason: AlreadyProtected, Msg: fmt.Sprintf("Protected branch '%s' already exists", r.Name)}
+			}
 			return err
 		}
 		b := protectedBranchFrom(r)

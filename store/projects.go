@@ -410,10 +410,11 @@ func (db *DB) ProtectedBranchByName(ctx context.Context, projectID int64, name s
 	return &b, nil
 }
 
-// UpdateProtectedBranch writes a rule's levels and force-push flag.
+// UpdateProtectedBranch writes a rule's name, levels and force-push flag;
+// a name another rule of the project has is ErrConflict.
 func (db *DB) UpdateProtectedBranch(ctx context.Context, b *ProtectedBranch) error {
-	n, err := db.exec(ctx, `UPDATE protected_branches SET push_access_level=?, merge_access_level=?, allow_force_push=?
-		WHERE id=? AND project_id=?`, b.PushAccessLevel, b.MergeAccessLevel, b.AllowForcePush, b.ID, b.ProjectID)
+	n, err := db.exec(ctx, `UPDATE protected_branches SET name=?, push_access_level=?, merge_access_level=?, allow_force_push=?
+		WHERE id=? AND project_id=?`, b.Name, b.PushAccessLevel, b.MergeAccessLevel, b.AllowForcePush, b.ID, b.ProjectID)
 	if err != nil {
 		return fmt.Errorf("update protected branch %q: %w", b.Name, err)
 	}

@@ -393,7 +393,7 @@ func (h *Handler) adminRevoke(q *request) error {
 type settingField struct {
 	Name  string
 	Value string
-	// Kind is "days", "days-list", "bool" or "text": the input it gets.
+	// Kind is "days", "days-list", "level", "bool" or "text": the input it gets.
 	Kind string
 }
 
@@ -410,6 +410,8 @@ func settingKind(name string) string {
 		return "text"
 	case auth.SettingExpiryWarningDays:
 		return "days-list"
+	case auth.SettingDefaultBranchProtection:
+		return "level"
 	}
 	return "bool"
 }
