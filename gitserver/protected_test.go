@@ -1,10 +1,12 @@
 package gitserver_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/gitgate/gitgate/access"
+	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/store"
 )
 
@@ -78,14 +80,25 @@ func TestForcePushToAnUnprotectedBranch(t *testing.T) {
 	}
 }
 
+// Where default_branch_protection is 4 (GitLab's "fully protected after
+// the initial push"), a developer makes the first push of the default
+// branch; under the default, 2, only a maintainer may.
 func TestDeveloperCreatesTheDefaultBranchOfAnEmptyRepository(t *testing.T) {
 	f := newFixture(t, store.SQLite, nil)
-	f.Project("grp/empty", access.Private)
+	f.Project("grp/full", access.Private)
 	wt := f.WorkTree()
+	r := f.Git(wt, "push", f.url("developer", "grp/full"), "main")
+	if want := "(protected branch main: only maintainers may push)"; r.Err == nil || !strings.Contains(r.Stderr, want) {
+		t.Fatalf("first push under protection 2: err=%v, stderr:\n%s\nwant %q", r.Err, r.Stderr, want)
+	}
+	if _, err := f.Server.Auth.UpdateSettings(context.Background(), map[string]string{auth.SettingDefaultBranchProtection: "4"}); err != nil {
+		t.Fatal(err)
+	}
+	f.Project("grp/empty", access.Private)
 	f.MustGit(wt, "push", "-q", f.url("developer", "grp/empty"), "main")
 	// The second push to main is an ordinary protected-branch push.
 	f.commit(t, wt, "b.txt", "b")
-	r := f.Git(wt, "push", f.url("developer", "grp/empty"), "main")
+	r = f.Git(wt, "push", f.url("developer", "grp/empty"), "main")
 	if want := "(protected branch main: only maintainers may push)"; r.Err == nil || !strings.Contains(r.Stderr, want) {
 		t.Fatalf("second push: err=%v, stderr:\n%s\nwant %q", r.Err, r.Stderr, want)
 	}
