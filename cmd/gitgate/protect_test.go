@@ -33,9 +33,13 @@ func TestProtectCommandsManageProtectedBranches(t *testing.T) {
 			t.Fatalf("protect update: %q, want %q", out, want)
 		}
 		var rules []struct {
-			Name  string `json:"name"`
-			Push  []struct{ AccessLevel int `json:"access_level"` } `json:"push_access_levels"`
-			Merge []struct{ AccessLevel int `json:"access_level"` } `json:"merge_access_levels"`
+			Name string `json:"name"`
+			Push []struct {
+				AccessLevel int `json:"access_level"`
+			} `json:"push_access_levels"`
+			Merge []struct {
+				AccessLevel int `json:"access_level"`
+			} `json:"merge_access_levels"`
 			Force bool `json:"allow_force_push"`
 		}
 		if err := json.Unmarshal([]byte(c.must("protect", "list", "alice/proj", "--json")), &rules); err != nil {
