@@ -226,8 +226,8 @@ type ProjectFilter struct {
 	// first unless Ascending (GitLab's default direction).
 	OrderBy   string
 	Ascending bool
-	Offset  int
-	Limit   int
+	Offset    int
+	Limit     int
 }
 
 // ProjectOrders maps the orders a project list may take to their
