@@ -1,14 +1,18 @@
 package api_test
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go"
+	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
@@ -555,6 +559,386 @@ func TestClientGoWalksPages(t *testing.T) {
 		_, resp, err := alice.PersonalAccessTokens.ListPersonalAccessTokens(&gitlab.ListPersonalAccessTokensOptions{ListOptions: gitlab.ListOptions{PerPage: 20}})
 		if err != nil || resp.NextLink == "" && !strings.Contains(resp.Header.Get("Link"), `rel="next"`) {
 			t.Fatalf("no next link: %v %q", err, resp.Header.Get("Link"))
+		}
+	})
+}
+
+// sshSigner makes a fresh ed25519 client key: its signer and its
+// authorized_keys line.
+func sshSigner(t *testing.T) (gossh.Signer, string) {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := gossh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, strings.TrimSpace(string(gossh.MarshalAuthorizedKey(s.PublicKey())))
+}
+
+// sshLogin reports whether the SSH door accepts signer.
+func sshLogin(t *testing.T, f *fixture, s gossh.Signer) bool {
+	t.Helper()
+	c, err := gossh.Dial("tcp", f.env.Server.SSHAddr(), &gossh.ClientConfig{User: "git", Auth: []gossh.AuthMethod{gossh.PublicKeys(s)},
+		HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second})
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// An admin provisions a bot's key (python-gitlab's user.keys.create), the
+// SSH door accepts it, anyone finds its owner by id or fingerprint (an
+// admin only), and the admin's delete closes the door again.
+func TestClientGoAdminManagesAnotherUsersSSHKeys(t *testing.T) {
+	dialects(t, func(t *testing.T, f *fixture) {
+		admin, alice := f.client(f.adminToken), f.client(f.aliceToken)
+		bot := f.env.User("ci-bot", testenv.UserOpts{Bot: true})
+		signer, text := sshSigner(t)
+		if sshLogin(t, f, signer) {
+			t.Fatal("the SSH door accepted a key nobody registered")
+		}
+		k, resp, err := admin.Users.AddSSHKeyForUser(bot.ID, &gitlab.AddSSHKeyOptions{Title: gitlab.Ptr("deploy"), Key: gitlab.Ptr(text)})
+		if err != nil || statusOf(t, resp) != http.StatusCreated || k.Title != "deploy" || !strings.HasPrefix(k.Key, text) {
+			t.Fatalf("admin adds a key for the bot: %v %+v", err, k)
+		}
+		if !sshLogin(t, f, signer) {
+			t.Fatal("the SSH door refuses the key the admin added")
+		}
+		if _, resp, err := alice.Users.AddSSHKeyForUser(bot.ID, &gitlab.AddSSHKeyOptions{Title: gitlab.Ptr("x"), Key: gitlab.Ptr(newKey(t))}); err == nil || statusOf(t, resp) != 403 {
+			t.Fatalf("a user added a key for someone else: %v", err)
+		}
+		if _, resp, err := admin.Users.AddSSHKeyForUser(f.alice.ID, &gitlab.AddSSHKeyOptions{Title: gitlab.Ptr("again"), Key: gitlab.Ptr(text)}); err == nil || statusOf(t, resp) != 400 {
+			t.Fatalf("one key for two users: %v", err)
+		}
+		if got := ans(alice.Users.GetSSHKeyForUser(bot.ID, k.ID)).must(t); got.ID != k.ID || got.Title != "deploy" {
+			t.Fatalf("get a user's key %+v", got)
+		}
+		if _, resp, err := alice.Users.GetSSHKeyForUser(f.alice.ID, k.ID); err == nil || statusOf(t, resp) != 404 {
+			t.Fatalf("the bot's key under alice: %v", err)
+		}
+
+		withUser := ans(admin.Keys.GetKeyWithUser(k.ID)).must(t)
+		if withUser.User.Username != "ci-bot" || withUser.User.ID != bot.ID || withUser.Title != "deploy" {
+			t.Fatalf("key with user %+v", withUser)
+		}
+		pub, _, _, _, err := gossh.ParseAuthorizedKey([]byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, fp := range []string{gossh.FingerprintSHA256(pub), gossh.FingerprintLegacyMD5(pub)} {
+			got := ans(admin.Keys.GetKeyByFingerprint(&gitlab.GetKeyByFingerprintOptions{Fingerprint: fp})).must(t)
+			if got.ID != k.ID || got.User.Username != "ci-bot" {
+				t.Fatalf("by fingerprint %s: %+v", fp, got)
+			}
+		}
+		if _, resp, err := alice.Keys.GetKeyWithUser(k.ID); err == nil || statusOf(t, resp) != 403 {
+			t.Fatalf("a user looked a key up by id: %v", err)
+		}
+
+		if resp, err := admin.Users.DeleteSSHKeyForUser(bot.ID, k.ID); err != nil || statusOf(t, resp) != http.StatusNoContent {
+			t.Fatalf("delete: %v", err)
+		}
+		if sshLogin(t, f, signer) {
+			t.Fatal("the SSH door still accepts a deleted key")
+		}
+		if _, resp, err := admin.Users.GetSSHKeyForUser(bot.ID, k.ID); err == nil || statusOf(t, resp) != 404 {
+			t.Fatalf("deleted key: %v", err)
+		}
+	})
+}
+
+// A group's life through the API: an admin creates it, a maintainer of it
+// a subgroup (within its visibility) and a project there, the owner
+// renames it (the project's clone URL follows, its repository stays) and
+// manages its members, and deleting it takes its repositories.
+func TestClientGoGroupsSubgroupsAndMembers(t *testing.T) {
+	dialects(t, func(t *testing.T, f *fixture) {
+		admin, alice := f.client(f.adminToken), f.client(f.aliceToken)
+		bob := f.env.User("bob", testenv.UserOpts{})
+		bobClient := f.client(f.env.Token(bob, auth.ScopeAPI))
+
+		g, resp, err := admin.Groups.CreateGroup(&gitlab.CreateGroupOptions{Name: gitlab.Ptr("Platform"), Path: gitlab.Ptr("platform"),
+			Description: gitlab.Ptr("the platform team"), Visibility: gitlab.Ptr(gitlab.InternalVisibility)})
+		if err != nil || statusOf(t, resp) != http.StatusCreated {
+			t.Fatalf("create group: %v", err)
+		}
+		if g.FullPath != "platform" || g.Name != "Platform" || g.Description != "the platform team" || g.Visibility != gitlab.InternalVisibility ||
+			g.ParentID != 0 || g.FullName != "Platform" || !strings.HasSuffix(g.WebURL, "/groups/platform") {
+			t.Fatalf("created %+v", g)
+		}
+		if _, resp, err := alice.Groups.CreateGroup(&gitlab.CreateGroupOptions{Name: gitlab.Ptr("Mine"), Path: gitlab.Ptr("mine")}); err == nil || statusOf(t, resp) != 403 {
+			t.Fatalf("a user created a top-level group: %v", err)
+		}
+		// The creator is the owner.
+		owners := ans(admin.Groups.ListGroupMembers(g.ID, &gitlab.ListGroupMembersOptions{})).must(t)
+		if len(owners) != 1 || owners[0].Username != "boss" || owners[0].AccessLevel != gitlab.OwnerPermissions {
+			t.Fatalf("members of a new group %+v", owners)
+		}
+		m, resp, err := admin.GroupMembers.AddGroupMember(g.ID, &gitlab.AddGroupMemberOptions{UserID: gitlab.Ptr(f.alice.ID), AccessLevel: gitlab.Ptr(gitlab.MaintainerPermissions)})
+		if err != nil || statusOf(t, resp) != http.StatusCreated || m.Username != "alice" || m.AccessLevel != gitlab.MaintainerPermissions {
+			t.Fatalf("add group member: %v %+v", err, m)
+		}
+
+		// A maintainer creates a subgroup, never above its parent.
+		if _, resp, err := alice.Groups.CreateGroup(&gitlab.CreateGroupOptions{Name: gitlab.Ptr("Tools"), Path: gitlab.Ptr("tools"),
+			ParentID: gitlab.Ptr(g.ID), Visibility: gitlab.Ptr(gitlab.PublicVisibility)}); err == nil || statusOf(t, resp) != 400 {
+			t.Fatalf("public subgroup of an internal group: %v", err)
+		}
+		sub, resp, err := alice.Groups.CreateGroup(&gitlab.CreateGroupOptions{Name: gitlab.Ptr("Tools"), Path: gitlab.Ptr("tools"), ParentID: gitlab.Ptr(g.ID)})
+		if err != nil || statusOf(t, resp) != http.StatusCreated || sub.FullPath != "platform/tools" || sub.ParentID != g.ID ||
+			sub.FullName != "Platform / Tools" || sub.Visibility != gitlab.PrivateVisibility {
+			t.Fatalf("subgroup: %v %+v", err, sub)
+		}
+		if _, resp, err := bobClient.Groups.CreateGroup(&gitlab.CreateGroupOptions{Name: gitlab.Ptr("X"), Path: gitlab.Ptr("x"), ParentID: gitlab.Ptr(g.ID)}); err == nil || statusOf(t, resp) != 403 {
+			t.Fatalf("a non-member created a subgroup of an internal group: %v", err)
+		}
+		if _, resp, err := bobClient.Groups.CreateGroup(&gitlab.CreateGroupOptions{Name: gitlab.Ptr("X"), Path: gitlab.Ptr("x"), ParentID: gitlab.Ptr(sub.ID)}); err == nil || statusOf(t, resp) != 404 {
+			t.Fatalf("a non-member learned of a private subgroup: %v", err)
+		}
+		subs := ans(bobClient.Groups.ListSubGroups(g.ID, &gitlab.ListSubGroupsOptions{})).must(t)
+		if len(subs) != 0 {
+			t.Fatalf("bob sees private subgroups %+v", subs)
+		}
+		subs = ans(alice.Groups.ListSubGroups("platform", &gitlab.ListSubGroupsOptions{})).must(t)
+		if len(subs) != 1 || subs[0].ID != sub.ID {
+			t.Fatalf("subgroups %+v", subs)
+		}
+
+		p := ans(alice.Projects.CreateProject(&gitlab.CreateProjectOptions{Path: gitlab.Ptr("svc"), NamespaceID: gitlab.Ptr(sub.ID)})).must(t)
+		if n := ans(alice.Groups.ListGroupProjects(g.ID, &gitlab.ListGroupProjectsOptions{})).must(t); len(n) != 0 {
+			t.Fatalf("projects directly in platform %v", projectPaths(n))
+		}
+		in := ans(alice.Groups.ListGroupProjects(g.ID, &gitlab.ListGroupProjectsOptions{IncludeSubGroups: gitlab.Ptr(true)})).must(t)
+		if paths := projectPaths(in); !slices.Equal(paths, []string{"platform/tools/svc"}) {
+			t.Fatalf("projects within platform %v", paths)
+		}
+		if detail := ans(alice.Groups.GetGroup("platform/tools", &gitlab.GetGroupOptions{})).must(t); detail.ID != sub.ID {
+			t.Fatalf("group by path %+v", detail)
+		}
+		// GroupDetail embeds the projects (client-go deprecates reading
+		// them, so they are checked as JSON).
+		embedded := f.do(req{path: "/groups/platform%2Ftools", token: f.aliceToken}).obj(t)["projects"].([]any)
+		if len(embedded) != 1 || embedded[0].(map[string]any)["path_with_namespace"] != "platform/tools/svc" {
+			t.Fatalf("group detail projects %v", embedded)
+		}
+
+		// Renaming is the owner's; the project follows, its repository
+		// stays where it is.
+		if _, resp, err := alice.Groups.UpdateGroup(g.ID, &gitlab.UpdateGroupOptions{Path: gitlab.Ptr("plat")}); err == nil || statusOf(t, resp) != 403 {
+			t.Fatalf("a maintainer renamed the group: %v", err)
+		}
+		up := ans(admin.Groups.UpdateGroup(g.ID, &gitlab.UpdateGroupOptions{Path: gitlab.Ptr("plat"), Name: gitlab.Ptr("Plat"),
+			Description: gitlab.Ptr("renamed")})).must(t)
+		if up.FullPath != "plat" || up.Name != "Plat" || up.Description != "renamed" {
+			t.Fatalf("updated %+v", up)
+		}
+		moved := ans(alice.Projects.GetProject(p.ID, nil)).must(t)
+		if moved.PathWithNamespace != "plat/tools/svc" || !strings.HasSuffix(moved.HTTPURLToRepo, "/plat/tools/svc.git") {
+			t.Fatalf("project after the rename %+v", moved)
+		}
+		if r := f.env.Git(t.TempDir(), "ls-remote", f.env.RepoURL("alice", "alice-password-1", "plat/tools/svc")); r.Err != nil {
+			t.Fatalf("clone URL after the rename: %v %s", r.Err, r.Stderr)
+		}
+		if _, resp, err := alice.Groups.GetGroup("platform", nil); err == nil || statusOf(t, resp) != 404 {
+			t.Fatalf("the old path still answers: %v", err)
+		}
+
+		// Members: change a level, refuse to orphan the group.
+		em := ans(admin.GroupMembers.EditGroupMember(g.ID, f.alice.ID, &gitlab.EditGroupMemberOptions{AccessLevel: gitlab.Ptr(gitlab.DeveloperPermissions)})).must(t)
+		if em.AccessLevel != gitlab.DeveloperPermissions {
+			t.Fatalf("edited member %+v", em)
+		}
+		if _, resp, err := admin.GroupMembers.EditGroupMember(g.ID, f.admin.ID, &gitlab.EditGroupMemberOptions{AccessLevel: gitlab.Ptr(gitlab.DeveloperPermissions)}); err == nil || statusOf(t, resp) != 403 {
+			t.Fatalf("demoted the last owner: %v", err)
+		}
+		if resp, err := admin.GroupMembers.RemoveGroupMember(g.ID, f.admin.ID, nil); err == nil || statusOf(t, resp) != 403 {
+			t.Fatalf("removed the last owner: %v", err)
+		}
+		if resp, err := admin.GroupMembers.RemoveGroupMember(g.ID, f.alice.ID, nil); err != nil || statusOf(t, resp) != http.StatusNoContent {
+			t.Fatalf("remove member: %v", err)
+		}
+		if resp, err := admin.GroupMembers.RemoveGroupMember(g.ID, f.alice.ID, nil); err == nil || statusOf(t, resp) != 404 {
+			t.Fatalf("remove a non-member: %v", err)
+		}
+
+		// Deleting the group takes its subgroups, projects and repositories.
+		dir := f.env.Server.Repos.DiskPath(p.ID)
+		if _, err := os.Stat(dir); err != nil {
+			t.Fatalf("repository before the delete: %v", err)
+		}
+		if resp, err := admin.Groups.DeleteGroup(g.ID, nil); err != nil || statusOf(t, resp) != http.StatusAccepted {
+			t.Fatalf("delete group: %v", err)
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("repository after the delete: %v", err)
+		}
+		for _, id := range []any{g.ID, sub.ID} {
+			if _, resp, err := admin.Groups.GetGroup(id, nil); err == nil || statusOf(t, resp) != 404 {
+				t.Fatalf("group %v after the delete: %v", id, err)
+			}
+		}
+	})
+}
+
+// GET /namespaces lists a user's own namespace and their groups (every
+// namespace for an admin); GET /namespaces/:id shows only what the caller
+// may see.
+func TestClientGoNamespaces(t *testing.T) {
+	dialects(t, func(t *testing.T, f *fixture) {
+		admin, alice := f.client(f.adminToken), f.client(f.aliceToken)
+		team := f.group(t, "team", access.Private)
+		f.group(t, "team/sub", access.Private)
+		f.group(t, "other", access.Private)
+		f.env.Member("team", f.alice, access.Owner)
+		f.env.User("bob", testenv.UserOpts{})
+
+		paths := func(ns []*gitlab.Namespace) []string {
+			var out []string
+			for _, n := range ns {
+				out = append(out, n.Kind+":"+n.FullPath)
+			}
+			return out
+		}
+		if got := paths(ans(alice.Namespaces.ListNamespaces(&gitlab.ListNamespacesOptions{})).must(t)); !slices.Equal(got, []string{"user:alice", "group:team"}) {
+			t.Fatalf("alice's namespaces %v", got)
+		}
+		if got := paths(ans(alice.Namespaces.ListNamespaces(&gitlab.ListNamespacesOptions{Search: gitlab.Ptr("tea")})).must(t)); !slices.Equal(got, []string{"group:team"}) {
+			t.Fatalf("search %v", got)
+		}
+		if got := ans(admin.Namespaces.ListNamespaces(&gitlab.ListNamespacesOptions{})).must(t); len(got) != 7 {
+			t.Fatalf("admin sees %v", paths(got))
+		}
+		if got := paths(ans(admin.Namespaces.ListNamespaces(&gitlab.ListNamespacesOptions{TopLevelOnly: gitlab.Ptr(true), Search: gitlab.Ptr("team")})).must(t)); !slices.Equal(got, []string{"group:team"}) {
+			t.Fatalf("top level %v", got)
+		}
+		for _, id := range []any{team, "team", "alice", "team/sub"} {
+			n := ans(alice.Namespaces.GetNamespace(id)).must(t)
+			if n.FullPath == "" || n.WebURL == "" {
+				t.Fatalf("namespace %v: %+v", id, n)
+			}
+		}
+		for _, id := range []any{"other", "bob", "nosuch", 424242} {
+			if _, resp, err := alice.Namespaces.GetNamespace(id); err == nil || statusOf(t, resp) != 404 {
+				t.Fatalf("namespace %v: %v", id, err)
+			}
+		}
+		if n := ans(admin.Namespaces.GetNamespace("bob")).must(t); n.Kind != "user" {
+			t.Fatalf("admin's view of bob %+v", n)
+		}
+	})
+}
+
+// PUT /projects/:id moves the default branch (HEAD follows) only to an
+// existing branch once the repository has one; a member's level changes
+// with PUT …/members/:user_id; members/all shows group members too, with
+// their highest level; /users/:id/projects and the list filters answer
+// as GitLab's.
+func TestClientGoProjectEditsMembersAndFilters(t *testing.T) {
+	dialects(t, func(t *testing.T, f *fixture) {
+		admin, alice := f.client(f.adminToken), f.client(f.aliceToken)
+		bob := f.env.User("bob", testenv.UserOpts{})
+		bobClient := f.client(f.env.Token(bob, auth.ScopeAPI))
+
+		p := ans(alice.Projects.CreateProject(&gitlab.CreateProjectOptions{Path: gitlab.Ptr("tool")})).must(t)
+		// An empty repository takes any valid name.
+		if got := ans(alice.Projects.EditProject(p.ID, &gitlab.EditProjectOptions{DefaultBranch: gitlab.Ptr("develop")})).must(t); got.DefaultBranch != "develop" {
+			t.Fatalf("default branch of an empty repository %+v", got)
+		}
+		wt := f.env.WorkTree()
+		f.env.MustGit(wt, "push", "-q", f.env.Server.Repos.DiskPath(p.ID), "main", "main:release")
+		if _, resp, err := alice.Projects.EditProject(p.ID, &gitlab.EditProjectOptions{DefaultBranch: gitlab.Ptr("nope")}); err == nil || statusOf(t, resp) != 400 ||
+			!strings.Contains(err.Error(), "Could not set the default branch") {
+			t.Fatalf("a default branch that does not exist: %v", err)
+		}
+		if got := ans(alice.Projects.EditProject(p.ID, &gitlab.EditProjectOptions{DefaultBranch: gitlab.Ptr("release")})).must(t); got.DefaultBranch != "release" {
+			t.Fatalf("default branch %+v", got)
+		}
+		head := f.env.MustGit(wt, "ls-remote", "--symref", f.env.RepoURL("alice", "alice-password-1", "alice/tool"), "HEAD")
+		if !strings.Contains(head, "ref: refs/heads/release\tHEAD") {
+			t.Fatalf("HEAD over HTTP after the change: %q", head)
+		}
+
+		// Renaming the path: the new URL answers Git (this package's tests
+		// run no pack hooks, so they list refs rather than clone).
+		if got := ans(alice.Projects.EditProject(p.ID, &gitlab.EditProjectOptions{Path: gitlab.Ptr("tool2"), Name: gitlab.Ptr("Tool 2")})).must(t); got.PathWithNamespace != "alice/tool2" {
+			t.Fatalf("renamed %+v", got)
+		}
+		refs := f.env.MustGit(wt, "ls-remote", f.env.RepoURL("alice", "alice-password-1", "alice/tool2"))
+		if !strings.Contains(refs, "refs/heads/release") {
+			t.Fatalf("refs after the rename: %q", refs)
+		}
+		if r := f.env.Git(wt, "ls-remote", f.env.RepoURL("alice", "alice-password-1", "alice/tool")); r.Err == nil {
+			t.Fatal("the old path still answers Git")
+		}
+
+		// Member levels.
+		ans(alice.ProjectMembers.AddProjectMember(p.ID, &gitlab.AddProjectMemberOptions{UserID: bob.ID, AccessLevel: gitlab.Ptr(gitlab.ReporterPermissions)})).must(t)
+		em := ans(alice.ProjectMembers.EditProjectMember(p.ID, bob.ID, &gitlab.EditProjectMemberOptions{AccessLevel: gitlab.Ptr(gitlab.MaintainerPermissions)})).must(t)
+		if em.AccessLevel != gitlab.MaintainerPermissions || em.Username != "bob" {
+			t.Fatalf("edited %+v", em)
+		}
+		if _, resp, err := bobClient.ProjectMembers.EditProjectMember(p.ID, bob.ID, &gitlab.EditProjectMemberOptions{AccessLevel: gitlab.Ptr(gitlab.OwnerPermissions)}); err == nil || statusOf(t, resp) != 403 {
+			t.Fatalf("a maintainer raised himself to owner: %v", err)
+		}
+		if _, resp, err := alice.ProjectMembers.EditProjectMember(p.ID, f.admin.ID, &gitlab.EditProjectMemberOptions{AccessLevel: gitlab.Ptr(gitlab.GuestPermissions)}); err == nil || statusOf(t, resp) != 404 {
+			t.Fatalf("edit a non-member: %v", err)
+		}
+
+		// Inherited members: bob is a developer of the group and a
+		// maintainer of its project; carol only of the group.
+		f.group(t, "team", access.Private)
+		gp := f.env.Project("team/app", access.Private)
+		carol := f.env.User("carol", testenv.UserOpts{})
+		f.env.Member("team", bob, access.Developer)
+		f.env.Member("team", carol, access.Reporter)
+		f.env.Member("team/app", bob, access.Maintainer)
+		all := ans(bobClient.ProjectMembers.ListAllProjectMembers(gp.ID, &gitlab.ListProjectMembersOptions{})).must(t)
+		levels := map[string]gitlab.AccessLevelValue{}
+		for _, m := range all {
+			levels[m.Username] = m.AccessLevel
+		}
+		if len(all) != 2 || levels["bob"] != gitlab.MaintainerPermissions || levels["carol"] != gitlab.ReporterPermissions {
+			t.Fatalf("members/all %+v", levels)
+		}
+		if direct := ans(bobClient.ProjectMembers.ListProjectMembers(gp.ID, &gitlab.ListProjectMembersOptions{})).must(t); len(direct) != 1 {
+			t.Fatalf("direct members %d", len(direct))
+		}
+
+		// A user's projects, as the caller may see them.
+		f.env.Project("alice/open", access.Public)
+		if got := projectPaths(ans(admin.Projects.ListUserProjects(f.alice.ID, &gitlab.ListProjectsOptions{})).must(t)); !slices.Equal(got, []string{"alice/open", "alice/tool2"}) {
+			t.Fatalf("admin: alice's projects %v", got)
+		}
+		carolClient := f.client(f.env.Token(carol, auth.ScopeAPI))
+		if got := projectPaths(ans(carolClient.Projects.ListUserProjects("alice", &gitlab.ListProjectsOptions{})).must(t)); !slices.Equal(got, []string{"alice/open"}) {
+			t.Fatalf("carol: alice's projects %v", got)
+		}
+		if _, resp, err := carolClient.Projects.ListUserProjects("nobody", nil); err == nil || statusOf(t, resp) != 404 {
+			t.Fatalf("projects of nobody: %v", err)
+		}
+
+		// Order and sort.
+		ordered := func(opt *gitlab.ListProjectsOptions) []string {
+			var out []string
+			for _, p := range ans(admin.Projects.ListProjects(opt)).must(t) {
+				out = append(out, p.PathWithNamespace)
+			}
+			return out
+		}
+		byName := ordered(&gitlab.ListProjectsOptions{OrderBy: gitlab.Ptr("path"), Sort: gitlab.Ptr("asc")})
+		if !slices.Equal(byName, []string{"team/app", "alice/open", "alice/tool2"}) {
+			t.Fatalf("by path ascending %v", byName)
+		}
+		newest := ordered(&gitlab.ListProjectsOptions{})
+		if !slices.Equal(newest, []string{"alice/open", "team/app", "alice/tool2"}) {
+			t.Fatalf("default order (newest first) %v", newest)
+		}
+		if oldest := ordered(&gitlab.ListProjectsOptions{OrderBy: gitlab.Ptr("created_at"), Sort: gitlab.Ptr("asc")}); !slices.Equal(oldest, []string{"alice/tool2", "team/app", "alice/open"}) {
+			t.Fatalf("oldest first %v", oldest)
 		}
 	})
 }

@@ -313,13 +313,18 @@ type Group struct {
 	FullPath    string  `json:"full_path"`
 	CreatedAt   string  `json:"created_at"`
 	ParentID    *int64  `json:"parent_id"`
+	// ProjectCreationLevel and SubgroupCreationLevel state gitgate's fixed
+	// rules in GitLab's words (docs/permissions.md).
+	ProjectCreationLevel  string `json:"project_creation_level"`
+	SubgroupCreationLevel string `json:"subgroup_creation_level"`
 }
 
 // GroupJSON renders a group; fullName is its name with its ancestors'
 // ("Platform / Tools"), from repos.GroupFullName.
 func GroupJSON(g *repos.Namespace, fullName string, l Links) Group {
-	return Group{ID: g.ID, WebURL: l.web(namespaceWebPath(*g)), Name: g.Name, Path: g.Path, Visibility: g.Visibility,
-		FullName: fullName, FullPath: g.FullPath, CreatedAt: FormatTime(g.CreatedAt), ParentID: g.ParentID}
+	return Group{ID: g.ID, WebURL: l.web(namespaceWebPath(*g)), Name: g.Name, Path: g.Path, Description: g.Description,
+		Visibility: g.Visibility, FullName: fullName, FullPath: g.FullPath, CreatedAt: FormatTime(g.CreatedAt), ParentID: g.ParentID,
+		ProjectCreationLevel: "developer", SubgroupCreationLevel: "maintainer"}
 }
 
 // Member is GitLab's Member entity: a user with an access level.
@@ -428,4 +433,35 @@ func ProtectedBranchJSON(b *repos.ProtectedBranch) ProtectedBranch {
 	}
 	return ProtectedBranch{ID: b.ID, Name: b.Name, PushAccessLevels: level(b.PushAccessLevel), MergeAccessLevels: level(b.MergeAccessLevel),
 		AllowForcePush: b.AllowForcePush, UnprotectAccessLevels: []ProtectedRefAccess{}}
+}
+
+// The objects of the group, namespace and admin key endpoints.
+
+// GroupDetail is GitLab's GroupDetail entity: a group with the projects
+// directly in it that the caller may see.
+type GroupDetail struct {
+	Group
+	Projects       []Project `json:"projects"`
+	SharedProjects []Project `json:"shared_projects"`
+}
+
+// NamespaceJSON renders a namespace as GET /namespaces shows it (GitLab's
+// Namespace entity, the fields gitgate has).
+func NamespaceJSON(n *repos.Namespace, l Links) Namespace {
+	name, kind := n.Name, "group"
+	if n.Kind == repos.NamespaceUser {
+		kind = "user"
+	}
+	if name == "" {
+		name = n.Path
+	}
+	return Namespace{ID: n.ID, Name: name, Path: n.Path, Kind: kind, FullPath: n.FullPath, ParentID: n.ParentID,
+		WebURL: l.web(namespaceWebPath(*n))}
+}
+
+// KeyWithUser is GitLab's SSHKeyWithUser: a key and its owner
+// (UserPublic), what GET /keys answers.
+type KeyWithUser struct {
+	Key
+	User UserDetails `json:"user"`
 }

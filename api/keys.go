@@ -37,41 +37,7 @@ func listUserKeys(c *call) error {
 }
 
 // POST /user/keys: title and key required; 201 with the key.
-func addOwnKey(c *call) error {
-	var missing []string
-	key, ok, err := c.params.str("key")
-	if err != nil {
-		return err
-	}
-	if !ok {
-		missing = append(missing, "key")
-	}
-	title, ok, err := c.params.str("title")
-	if err != nil {
-		return err
-	}
-	if !ok {
-		missing = append(missing, "title")
-	}
-	if len(missing) > 0 {
-		return missingParams(missing...)
-	}
-	expires, err := c.params.dateTime("expires_at")
-	if err != nil {
-		return err
-	}
-	k, err := c.h.auth.AddKey(c.ctx, auth.NewKey{UserID: c.user().ID, Title: title, Key: key, ExpiresAt: expires})
-	if err != nil {
-		var conflict *auth.ConflictError
-		if errors.As(err, &conflict) {
-			// GitLab reports a duplicate key as a validation error.
-			return validation("fingerprint_sha256", "has already been taken")
-		}
-		return err
-	}
-	writeJSON(c.w, http.StatusCreated, KeyJSON(k))
-	return nil
-}
+func addOwnKey(c *call) error { return c.addKey(c.user().ID) }
 
 // ownKey loads one of the caller's keys; anything else is 404 Key Not
 // Found.

@@ -64,57 +64,8 @@ func (o *owners) of(p *repos.Project) (*auth.User, error) {
 }
 
 // GET /projects: the projects the caller can see (all for an admin),
-// filtered by membership, owned, search and visibility.
-func listProjects(c *call) error {
-	pg, err := c.pagination()
-	if err != nil {
-		return err
-	}
-	f := repos.ProjectFilter{Offset: pg.offset(), Limit: pg.PerPage}
-	if c.signedIn() {
-		f.VisibleTo, f.SignedIn, f.All = c.user().ID, true, c.user().Admin
-	}
-	membership, err := c.params.flag("membership")
-	if err != nil {
-		return err
-	}
-	owned, err := c.params.flag("owned")
-	if err != nil {
-		return err
-	}
-	if (membership || owned) && !c.signedIn() {
-		return writeList(c, pg, 0, []Project{})
-	}
-	if membership {
-		f.MemberOf = c.user().ID
-	}
-	if owned {
-		f.OwnedBy = c.user().ID
-	}
-	if f.Search, _, err = c.params.str("search"); err != nil {
-		return err
-	}
-	if f.Visibility, _, err = c.params.str("visibility"); err != nil {
-		return err
-	}
-	if f.Visibility != "" && !access.ValidVisibility(f.Visibility) {
-		return invalidValue("visibility")
-	}
-	projects, total, err := c.h.repos.List(c.ctx, f)
-	if err != nil {
-		return err
-	}
-	o := &owners{c: c}
-	out := make([]Project, len(projects))
-	for i := range projects {
-		owner, err := o.of(&projects[i])
-		if err != nil {
-			return err
-		}
-		out[i] = ProjectJSON(&projects[i], c.links(), owner)
-	}
-	return writeList(c, pg, total, out)
-}
+// with GitLab's filters and order (projectList).
+func listProjects(c *call) error { return c.projectList(nil) }
 
 // GET /projects/:id, with the caller's permissions.
 func getProject(c *call) error {
@@ -253,17 +204,20 @@ func deleteProject(c *call) error {
 	return nil
 }
 
-// PUT /projects/:id: name and description (maintainers), path and
-// visibility (owners: they move the project's URL or who sees it), with
-// the rules of repos.UpdateProject, the ones the CLI's repo rename and
-// repo visibility apply. 200 with the project.
+// PUT /projects/:id: name, description and default_branch (maintainers),
+// path and visibility (owners: they move the project's URL or who sees
+// it), with the rules of repos.UpdateProject, the ones the CLI's repo
+// rename and repo visibility apply. A default branch that is not a branch
+// of a repository that has some is GitLab's 400 "Could not set the
+// default branch". 200 with the project.
 func updateProject(c *call) error {
 	p, err := c.project(access.Manage)
 	if err != nil {
 		return err
 	}
 	var ch repos.ProjectChanges
-	for name, dst := range map[string]**string{"name": &ch.Name, "path": &ch.Path, "description": &ch.Description, "visibility": &ch.Visibility} {
+	for name, dst := range map[string]**string{"name": &ch.Name, "path": &ch.Path, "description": &ch.Description, "visibility": &ch.Visibility,
+		"default_branch": &ch.DefaultBranch} {
 		s, ok, err := c.params.str(name)
 		if err != nil {
 			return err
@@ -286,6 +240,9 @@ func updateProject(c *call) error {
 		var ie *repos.InputError
 		if errors.As(err, &ie) && strings.Contains(ie.Msg, "already exists") {
 			return validation("path", "has already been taken")
+		}
+		if errors.As(err, &ie) && ie.Msg == repos.NoDefaultBranch {
+			return message(http.StatusBadRequest, repos.NoDefaultBranch)
 		}
 		return err
 	}

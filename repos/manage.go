@@ -83,12 +83,16 @@ type ProjectChanges struct {
 	Path        *string
 	Description *string
 	Visibility  *string
+	// DefaultBranch must be a branch of the repository, unless it has none
+	// yet; the repository's HEAD follows it.
+	DefaultBranch *string
 }
 
 // UpdateProject renames a project (its path and name, within its
-// namespace) or changes its description or visibility. A rename touches
-// only the database: the repository on disk is found by id. A project is
-// never more visible than its group or any group above it.
+// namespace) or changes its description, visibility or default branch. A
+// rename touches only the database: the repository on disk is found by
+// id. A project is never more visible than its group or any group above
+// it.
 func (s *Service) UpdateProject(ctx context.Context, id int64, c ProjectChanges) (*Project, error) {
 	if c.Path != nil {
 		if err := ValidateSegment(*c.Path); err != nil {
@@ -104,11 +108,20 @@ func (s *Service) UpdateProject(ctx context.Context, id int64, c ProjectChanges)
 	if c.Visibility != nil && !access.ValidVisibility(*c.Visibility) {
 		return nil, &InputError{Field: "visibility", Msg: fmt.Sprintf("visibility %q must be private, internal or public", *c.Visibility)}
 	}
+	if c.DefaultBranch != nil {
+		if err := s.checkDefaultBranch(ctx, id, *c.DefaultBranch); err != nil {
+			return nil, err
+		}
+	}
 	var out *store.Project
 	err := s.db.InTx(ctx, func(tx *store.DB) error {
 		p, err := tx.ProjectByID(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return access.ErrNotFound
+		}
+		newHead := c.DefaultBranch != nil && *c.DefaultBranch != p.DefaultBranch
+		if newHead {
+			p.DefaultBranch = *c.DefaultBranch
 		}
 		if err != nil {
 			return err
@@ -133,6 +146,12 @@ func (s *Service) UpdateProject(ctx context.Context, id int64, c ProjectChanges)
 				return &InputError{Field: "path", Msg: fmt.Sprintf("project %s already exists", p.FullPath())}
 			}
 			return err
+		}
+		// HEAD moves last: if it cannot, the row is rolled back with it.
+		if newHead {
+			if err := s.setHead(ctx, p.ID, p.DefaultBranch); err != nil {
+				return err
+			}
 		}
 		out = p
 		return nil

@@ -100,7 +100,26 @@ func inputErr(field string, err error) error { return &InputError{Field: field, 
 // and be at least as visible). creatorID, when non-zero, becomes the
 // group's owner.
 func (s *Service) CreateGroup(ctx context.Context, fullPath, name, visibility string, creatorID int64) (*Namespace, error) {
-	fullPath = strings.Trim(fullPath, "/")
+	return s.CreateGroupFrom(ctx, NewGroup{FullPath: fullPath, Name: name, Visibility: visibility, CreatorID: creatorID})
+}
+
+// NewGroup is the input of CreateGroupFrom.
+type NewGroup struct {
+	FullPath    string
+	Name        string
+	Description string
+	Visibility  string
+	// CreatorID, when non-zero, becomes the group's owner.
+	CreatorID int64
+}
+
+// CreateGroupFrom creates a group as CreateGroup does, with a
+// description.
+func (s *Service) CreateGroupFrom(ctx context.Context, in NewGroup) (*Namespace, error) {
+	fullPath, name, visibility, creatorID := strings.Trim(in.FullPath, "/"), in.Name, in.Visibility, in.CreatorID
+	if len(in.Description) > MaxGroupDescription {
+		return nil, &InputError{Field: "description", Msg: fmt.Sprintf("is too long (maximum is %d characters)", MaxGroupDescription)}
+	}
 	if err := ValidateNamespacePath(fullPath); err != nil {
 		return nil, inputErr("path", err)
 	}
@@ -120,7 +139,7 @@ func (s *Service) CreateGroup(ctx context.Context, fullPath, name, visibility st
 		name = parts[len(parts)-1]
 	}
 	ns := &store.Namespace{Kind: store.NamespaceGroup, Name: name, Path: parts[len(parts)-1], FullPath: fullPath,
-		Visibility: visibility, CreatedAt: s.now().UTC()}
+		Visibility: visibility, CreatedAt: s.now().UTC(), Description: in.Description}
 	err := s.db.InTx(ctx, func(tx *store.DB) error {
 		if len(parts) > 1 {
 			parentPath := strings.Join(parts[:len(parts)-1], "/")

@@ -31,6 +31,8 @@ type Namespace struct {
 	OwnerID    *int64
 	Visibility string
 	CreatedAt  time.Time
+	// Description is a group's description ("" for a user's namespace).
+	Description string
 
 	// traversal is the stored chain of ancestor ids, which the access
 	// queries of this package need and no caller does.
@@ -42,13 +44,13 @@ func namespaceFrom(n *store.Namespace) *Namespace {
 		return nil
 	}
 	return &Namespace{ID: n.ID, Kind: n.Kind, Name: n.Name, Path: n.Path, FullPath: n.FullPath, ParentID: n.ParentID,
-		OwnerID: n.OwnerID, Visibility: n.Visibility, CreatedAt: n.CreatedAt, traversal: n.TraversalIDs}
+		OwnerID: n.OwnerID, Visibility: n.Visibility, CreatedAt: n.CreatedAt, Description: n.Description, traversal: n.TraversalIDs}
 }
 
 // row is n as storage knows it, for the queries that take a namespace.
 func (n *Namespace) row() *store.Namespace {
 	return &store.Namespace{ID: n.ID, Kind: n.Kind, Name: n.Name, Path: n.Path, FullPath: n.FullPath, ParentID: n.ParentID,
-		OwnerID: n.OwnerID, TraversalIDs: n.traversal, Visibility: n.Visibility, CreatedAt: n.CreatedAt}
+		OwnerID: n.OwnerID, TraversalIDs: n.traversal, Visibility: n.Visibility, CreatedAt: n.CreatedAt, Description: n.Description}
 }
 
 // ancestry lists the ids of the namespace and all its ancestors.
@@ -100,16 +102,38 @@ type ProjectFilter struct {
 	MemberOf  int64 // only projects where this user has a membership (or owns the namespace)
 	OwnedBy   int64 // only projects in this user's namespace
 	// In keeps only the projects directly in this namespace.
-	In         *Namespace
+	In *Namespace
+	// Within keeps only the projects in this namespace or any group below
+	// it.
+	Within     *Namespace
 	Search     string
 	Visibility string
-	Offset     int
-	Limit      int
+	// OrderBy is a key of store.ProjectOrders ("" is id), descending
+	// unless Ascending.
+	OrderBy   string
+	Ascending bool
+	Offset    int
+	Limit     int
 }
 
 func (f ProjectFilter) row() store.ProjectFilter {
 	return store.ProjectFilter{VisibleTo: f.VisibleTo, SignedIn: f.SignedIn, All: f.All, MemberOf: f.MemberOf,
-		OwnedBy: f.OwnedBy, NamespaceID: f.namespaceID(), Search: f.Search, Visibility: f.Visibility, Offset: f.Offset, Limit: f.Limit}
+		OwnedBy: f.OwnedBy, NamespaceID: f.namespaceID(), Search: f.Search, Visibility: f.Visibility, Offset: f.Offset, Limit: f.Limit,
+		OrderBy: f.OrderBy, Ascending: f.Ascending, WithinTraversal: f.withinTraversal()}
+}
+
+func (f ProjectFilter) withinTraversal() string {
+	if f.Within == nil {
+		return ""
+	}
+	return f.Within.traversal
+}
+
+// ValidProjectOrder reports whether a project list may be ordered by
+// name.
+func ValidProjectOrder(name string) bool {
+	_, ok := store.ProjectOrders[name]
+	return ok
 }
 
 func (f ProjectFilter) namespaceID() int64 {

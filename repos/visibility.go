@@ -90,38 +90,47 @@ func (s *Service) SetGroupVisibility(ctx context.Context, fullPath, visibility s
 		if ns.Kind != store.NamespaceGroup {
 			return &InputError{Field: "path", Msg: fmt.Sprintf("%q is a user, not a group", fullPath)}
 		}
-		if ns.ParentID != nil {
-			parent, err := tx.NamespaceByID(ctx, *ns.ParentID)
-			if err != nil {
-				return err
-			}
-			if err := checkSubgroupVisibility(ctx, tx, parent, visibility); err != nil {
-				return err
-			}
-		}
-		// Changing the row first holds it: a project or subgroup being
-		// created inside waits for this transaction (ceiling locks the
-		// same rows) and then sees the new visibility.
-		if err := tx.SetNamespaceVisibility(ctx, ns.ID, visibility); err != nil {
+		if err := setGroupVisibility(ctx, tx, ns, visibility); err != nil {
 			return err
 		}
-		projects, groups, err := tx.VisibilitiesWithin(ctx, ns)
-		if err != nil {
-			return err
-		}
-		for _, v := range projects {
-			if visibilityLevel(v) > visibilityLevel(visibility) {
-				return &InputError{Field: "visibility_level", Msg: fmt.Sprintf("%s is not allowed since this group contains projects with higher visibility.", visibility)}
-			}
-		}
-		for _, v := range groups {
-			if visibilityLevel(v) > visibilityLevel(visibility) {
-				return &InputError{Field: "visibility_level", Msg: fmt.Sprintf("%s is not allowed since there are sub-groups with higher visibility.", visibility)}
-			}
-		}
-		ns.Visibility = visibility
 		out = namespaceFrom(ns)
 		return nil
 	})
 	return out, err
+}
+
+// setGroupVisibility is SetGroupVisibility inside the caller's
+// transaction; it sets ns.Visibility when allowed.
+func setGroupVisibility(ctx context.Context, tx *store.DB, ns *store.Namespace, visibility string) error {
+	if ns.ParentID != nil {
+		parent, err := tx.NamespaceByID(ctx, *ns.ParentID)
+		if err != nil {
+			return err
+		}
+		if err := checkSubgroupVisibility(ctx, tx, parent, visibility); err != nil {
+			return err
+		}
+	}
+	// Changing the row first holds it: a project or subgroup being
+	// created inside waits for this transaction (ceiling locks the
+	// same rows) and then sees the new visibility.
+	if err := tx.SetNamespaceVisibility(ctx, ns.ID, visibility); err != nil {
+		return err
+	}
+	projects, groups, err := tx.VisibilitiesWithin(ctx, ns)
+	if err != nil {
+		return err
+	}
+	for _, v := range projects {
+		if visibilityLevel(v) > visibilityLevel(visibility) {
+			return &InputError{Field: "visibility_level", Msg: fmt.Sprintf("%s is not allowed since this group contains projects with higher visibility.", visibility)}
+		}
+	}
+	for _, v := range groups {
+		if visibilityLevel(v) > visibilityLevel(visibility) {
+			return &InputError{Field: "visibility_level", Msg: fmt.Sprintf("%s is not allowed since there are sub-groups with higher visibility.", visibility)}
+		}
+	}
+	ns.Visibility = visibility
+	return nil
 }

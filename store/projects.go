@@ -34,6 +34,8 @@ type Namespace struct {
 	TraversalIDs string    `db:"traversal_ids"`
 	Visibility   string    `db:"visibility"`
 	CreatedAt    time.Time `db:"created_at"`
+	// Description is a group's; projects' joined namespaces leave it ''.
+	Description string `db:"description"`
 }
 
 // Ancestry lists the ids of the namespace and all its ancestors.
@@ -47,7 +49,7 @@ func (n *Namespace) Ancestry() []int64 {
 	return out
 }
 
-const nsColumns = `n.id, n.kind, n.name, n.path, n.full_path, n.parent_id, n.owner_id, n.traversal_ids, n.visibility, n.created_at`
+const nsColumns = `n.id, n.kind, n.name, n.path, n.full_path, n.parent_id, n.owner_id, n.traversal_ids, n.visibility, n.created_at, n.description`
 
 // InsertNamespace stores n, computing its traversal ids from its parent.
 func (db *DB) InsertNamespace(ctx context.Context, n *Namespace) error {
@@ -61,8 +63,8 @@ func (db *DB) InsertNamespace(ctx context.Context, n *Namespace) error {
 			prefix = parent.TraversalIDs
 		}
 		id, err := tx.insert(ctx, `INSERT INTO namespaces (kind, name, path, full_path, full_path_lower, parent_id, owner_id,
-			traversal_ids, visibility, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)`,
-			n.Kind, n.Name, n.Path, n.FullPath, strings.ToLower(n.FullPath), n.ParentID, n.OwnerID, "", n.Visibility, n.CreatedAt)
+			traversal_ids, visibility, created_at, description) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+			n.Kind, n.Name, n.Path, n.FullPath, strings.ToLower(n.FullPath), n.ParentID, n.OwnerID, "", n.Visibility, n.CreatedAt, n.Description)
 		if err != nil {
 			return fmt.Errorf("insert namespace %q: %w", n.FullPath, err)
 		}
@@ -215,10 +217,40 @@ type ProjectFilter struct {
 	OwnedBy   int64 // only projects in this user's namespace
 	// NamespaceID keeps only the projects directly in this namespace.
 	NamespaceID int64
-	Search      string
-	Visibility  string
-	Offset      int
-	Limit       int
+	// WithinTraversal keeps only the projects in the namespace with these
+	// traversal ids or in any namespace below it.
+	WithinTraversal string
+	Search          string
+	Visibility      string
+	// OrderBy is one of ProjectOrders ("" is id), newest or largest
+	// first unless Ascending (GitLab's default direction).
+	OrderBy   string
+	Ascending bool
+	Offset    int
+	Limit     int
+}
+
+// ProjectOrders maps the orders a project list may take to their
+// columns; gitgate keeps no updated_at apart from the last activity.
+var ProjectOrders = map[string]string{
+	"id": "p.id", "name": "p.name", "path": "p.path_lower", "created_at": "p.created_at",
+	"updated_at": "p.last_activity_at", "last_activity_at": "p.last_activity_at",
+}
+
+func (f ProjectFilter) orderClause() string {
+	col, ok := ProjectOrders[f.OrderBy]
+	if !ok {
+		col = "p.id"
+	}
+	dir := " DESC"
+	if f.Ascending {
+		dir = " ASC"
+	}
+	// The id breaks ties, so pages never overlap.
+	if col == "p.id" {
+		return " ORDER BY p.id" + dir
+	}
+	return " ORDER BY " + col + dir + ", p.id" + dir
 }
 
 const membershipCond = `(n.owner_id = ? OR EXISTS (SELECT 1 FROM members m WHERE m.user_id = ? AND
@@ -248,6 +280,10 @@ func (f ProjectFilter) where() (string, []any) {
 		conds = append(conds, "p.namespace_id = ?")
 		args = append(args, f.NamespaceID)
 	}
+	if f.WithinTraversal != "" {
+		conds = append(conds, "n.traversal_ids LIKE ?")
+		args = append(args, f.WithinTraversal+"%")
+	}
 	if f.Search != "" {
 		conds = append(conds, `(p.path_lower LIKE ? ESCAPE '\' OR lower(p.name) LIKE ? ESCAPE '\')`)
 		s := "%" + likeEscape(strings.ToLower(f.Search)) + "%"
@@ -260,8 +296,8 @@ func (f ProjectFilter) where() (string, []any) {
 	return whereClause(conds), args
 }
 
-// ListProjects returns one page of projects ordered by id desc (GitLab's
-// default order), and the total.
+// ListProjects returns one page of projects in the filter's order, and
+// the total.
 func (db *DB) ListProjects(ctx context.Context, f ProjectFilter) ([]Project, int, error) {
 	where, args := f.where()
 	var total int
@@ -269,7 +305,7 @@ func (db *DB) ListProjects(ctx context.Context, f ProjectFilter) ([]Project, int
 		return nil, 0, fmt.Errorf("count projects: %w", err)
 	}
 	var out []Project
-	if err := db.selectAll(ctx, &out, projectSelect+where+` ORDER BY p.id DESC`+limitClause(f.Offset, f.Limit), args...); err != nil {
+	if err := db.selectAll(ctx, &out, projectSelect+where+f.orderClause()+limitClause(f.Offset, f.Limit), args...); err != nil {
 		return nil, 0, fmt.Errorf("list projects: %w", err)
 	}
 	return out, total, nil
