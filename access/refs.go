@@ -29,6 +29,18 @@ const ZeroID = "0000000000000000000000000000000000000000"
 // the old value of a created ref, the new value of a deleted one.
 func IsZero(id string) bool { return strings.Trim(id, "0") == "" }
 
+// MatchRule is the rule that protects branch (a short name, "main"), or
+// nil when none does: the one lookup behind a push's check
+// (CheckRefUpdate) and the API's "protected" and "can_push" fields.
+func MatchRule(rules []ProtectedRule, branch string) *ProtectedRule {
+	for i := range rules {
+		if rules[i].Name == branch {
+			return &rules[i]
+		}
+	}
+	return nil
+}
+
 // CheckRefUpdate applies protected-branch rules
 // (docs/permissions.md#protected-branches) to one ref:
 // maintainers and above push; a developer may create the default branch
@@ -39,13 +51,7 @@ func CheckRefUpdate(level AccessLevel, rules []ProtectedRule, defaultBranch stri
 	if !ok {
 		return nil
 	}
-	var rule *ProtectedRule
-	for i := range rules {
-		if rules[i].Name == branch {
-			rule = &rules[i]
-			break
-		}
-	}
+	rule := MatchRule(rules, branch)
 	if rule == nil {
 		return nil
 	}
