@@ -48,15 +48,7 @@ func seed(t *testing.T, f *fixture, path, visibility string) *seeded {
 	e := f.env
 	s := &seeded{p: e.Project(path, visibility)}
 	s.work = e.WorkTree()
-	write := func(name, content string, mode os.FileMode) {
-		full := filepath.Join(s.work, name)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(content), mode); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(name, content string, mode os.FileMode) { writeFileMode(t, s.work, name, content, mode) }
 	write("docs/guide.md", "first guide\n", 0o644)
 	write("bin/run.sh", "#!/bin/sh\necho hi\n", 0o755)
 	write("logo.png", string(pngBytes), 0o644)
@@ -78,6 +70,20 @@ func seed(t *testing.T, f *fixture, path, visibility string) *seeded {
 	s.annotTag = strings.TrimSpace(e.MustGit(s.work, "rev-parse", "v1.0"))
 	e.MustGit(s.work, "push", "-q", e.RepoURL("alice", "alice-password-1", path), "main", "feature/x", "v0.9", "v1.0")
 	return s
+}
+
+// writeFile writes a file of a work tree, making its directories.
+func writeFile(t *testing.T, dir, name, content string) { writeFileMode(t, dir, name, content, 0o644) }
+
+func writeFileMode(t *testing.T, dir, name, content string, mode os.FileMode) {
+	t.Helper()
+	full := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(full, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // remoteRefs lists the refs of path as a real git client sees them.

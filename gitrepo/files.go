@@ -113,7 +113,7 @@ func (r *Repo) Archive(ctx context.Context, w io.Writer, format, prefix, commit,
 		// on the command line, so nothing in the repository chooses it.
 		g.WithConfig("tar.tar.bz2.command=bzip2 -c")
 	}
-	g.AddArgs(gitproc.Arg("--format="+format)).AddArgs(gitproc.Arg("--prefix=" + prefix))
+	g.AddArgs(gitproc.Arg("--format=" + format)).AddArgs(gitproc.Arg("--prefix=" + prefix))
 	var stderr strings.Builder
 	g.AddValues(commit)
 	if path != "" {
