@@ -50,7 +50,17 @@ type Config struct {
 	// Housekeeping runs a maintenance task on a repository directory now
 	// (POST /projects/:id/housekeeping); nil answers 503.
 	Housekeeping func(ctx context.Context, repoDir string, task housekeeping.Task) error
+	// MaxFileBytes bounds a file the repository files API returns, JSON
+	// or raw (0: DefaultMaxFileBytes).
+	MaxFileBytes int64
+	// AfterRefChange, when set, is told the repository directory after
+	// the API changed a ref (a branch or tag created or deleted), as the
+	// Git doors tell theirs after a push. It must not block.
+	AfterRefChange func(repoDir string)
 }
+
+// DefaultMaxFileBytes is MaxFileBytes when unset (10 MiB).
+const DefaultMaxFileBytes = 10 << 20
 
 // Handler serves /api/v4/.
 type Handler struct {
@@ -97,6 +107,9 @@ const (
 	// itself (GitLab's SelfInformation endpoints allow every scope, so a
 	// leaked Git-only token can still be revoked with its own value).
 	scopeAny
+	// scopeFiles is a read of repository files, raw files or archives,
+	// which read_repository opens too (docs/tokens.md#scopes).
+	scopeFiles
 )
 
 type route struct {
@@ -231,8 +244,9 @@ func (c *call) authenticate(rt *route) error {
 	}
 	if rt.scope != scopeAny {
 		ok, want := auth.AllowsAPI(c.p.Scopes, auth.APIRequest{
-			ReadOnly:     c.r.Method == http.MethodGet || c.r.Method == http.MethodHead,
-			UserEndpoint: rt.scope == scopeUser,
+			ReadOnly:        c.r.Method == http.MethodGet || c.r.Method == http.MethodHead,
+			UserEndpoint:    rt.scope == scopeUser,
+			RepositoryFiles: rt.scope == scopeFiles,
 		})
 		if !ok {
 			return insufficientScope(want)

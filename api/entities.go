@@ -6,6 +6,7 @@ import (
 
 	"github.com/gitgate/gitgate/access"
 	"github.com/gitgate/gitgate/auth"
+	"github.com/gitgate/gitgate/gitrepo"
 	"github.com/gitgate/gitgate/repos"
 )
 
@@ -464,4 +465,122 @@ func NamespaceJSON(n *repos.Namespace, l Links) Namespace {
 type KeyWithUser struct {
 	Key
 	User UserDetails `json:"user"`
+}
+
+// Repository objects (docs/api.md#repository): GitLab's Commit, Branch,
+// Tag and the repository files answer.
+
+// CommitTimeLayout is how GitLab writes a commit's dates: in the
+// commit's own time zone, with milliseconds.
+const CommitTimeLayout = "2006-01-02T15:04:05.000-07:00"
+
+// Commit is GitLab's Commit entity; the single-commit endpoint adds
+// CommitDetail's fields.
+type Commit struct {
+	ID               string            `json:"id"`
+	ShortID          string            `json:"short_id"`
+	CreatedAt        string            `json:"created_at"`
+	ParentIDs        []string          `json:"parent_ids"`
+	Title            string            `json:"title"`
+	Message          string            `json:"message"`
+	AuthorName       string            `json:"author_name"`
+	AuthorEmail      string            `json:"author_email"`
+	AuthoredDate     string            `json:"authored_date"`
+	CommitterName    string            `json:"committer_name"`
+	CommitterEmail   string            `json:"committer_email"`
+	CommittedDate    string            `json:"committed_date"`
+	Trailers         map[string]string `json:"trailers"`
+	ExtendedTrailers map[string]string `json:"extended_trailers"`
+	WebURL           string            `json:"web_url"`
+}
+
+// CommitDetail is GitLab's CommitDetail entity (GET …/commits/:sha).
+type CommitDetail struct {
+	Commit
+	Stats        *CommitStats `json:"stats,omitempty"`
+	Status       *string      `json:"status"`
+	ProjectID    int64        `json:"project_id"`
+	LastPipeline *struct{}    `json:"last_pipeline"`
+}
+
+// CommitStats counts the lines a commit adds and removes.
+type CommitStats struct {
+	Additions int `json:"additions"`
+	Deletions int `json:"deletions"`
+	Total     int `json:"total"`
+}
+
+// CommitJSON renders a commit of project p.
+func CommitJSON(c *gitrepo.Commit, p *repos.Project, l Links) Commit {
+	short := c.ID
+	if len(short) > 8 {
+		short = short[:8]
+	}
+	parents := c.Parents
+	if parents == nil {
+		parents = []string{}
+	}
+	return Commit{
+		ID: c.ID, ShortID: short, CreatedAt: c.Committer.When.Format(CommitTimeLayout), ParentIDs: parents,
+		Title: c.Title(), Message: c.Message, AuthorName: c.Author.Name, AuthorEmail: c.Author.Email,
+		AuthoredDate: c.Author.When.Format(CommitTimeLayout), CommitterName: c.Committer.Name,
+		CommitterEmail: c.Committer.Email, CommittedDate: c.Committer.When.Format(CommitTimeLayout),
+		Trailers: map[string]string{}, ExtendedTrailers: map[string]string{},
+		WebURL: l.web(p.FullPath() + "/-/commit/" + c.ID),
+	}
+}
+
+// Branch is GitLab's Branch entity.
+type Branch struct {
+	Name               string  `json:"name"`
+	Commit             *Commit `json:"commit"`
+	Merged             bool    `json:"merged"`
+	Protected          bool    `json:"protected"`
+	DevelopersCanPush  bool    `json:"developers_can_push"`
+	DevelopersCanMerge bool    `json:"developers_can_merge"`
+	CanPush            bool    `json:"can_push"`
+	Default            bool    `json:"default"`
+	WebURL             string  `json:"web_url"`
+}
+
+// Tag is GitLab's Tag entity. Release is always null (gitgate has no
+// releases) and Protected always false (no protected tags).
+type Tag struct {
+	Name      string    `json:"name"`
+	Message   string    `json:"message"`
+	Target    string    `json:"target"`
+	Commit    *Commit   `json:"commit"`
+	Release   *struct{} `json:"release"`
+	Protected bool      `json:"protected"`
+	CreatedAt *string   `json:"created_at"`
+}
+
+// TagJSON renders a tag of project p.
+func TagJSON(t *gitrepo.Tag, p *repos.Project, l Links) Tag {
+	out := Tag{Name: t.Name, Message: strings.TrimRight(t.Message, "\n"), Target: t.Target}
+	if t.Commit != nil {
+		c := CommitJSON(t.Commit, p, l)
+		out.Commit = &c
+	}
+	if t.Tagger != nil {
+		s := t.Tagger.When.Format(CommitTimeLayout)
+		out.CreatedAt = &s
+	}
+	return out
+}
+
+// File is the repository files answer (GET …/files/:file_path); Content
+// is base64.
+type File struct {
+	FileName        string `json:"file_name"`
+	FilePath        string `json:"file_path"`
+	Size            int64  `json:"size"`
+	Encoding        string `json:"encoding"`
+	ContentSHA256   string `json:"content_sha256"`
+	Ref             string `json:"ref"`
+	BlobID          string `json:"blob_id"`
+	CommitID        string `json:"commit_id"`
+	LastCommitID    string `json:"last_commit_id"`
+	ExecuteFilemode bool   `json:"execute_filemode"`
+	Content         string `json:"content"`
 }

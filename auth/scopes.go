@@ -22,7 +22,7 @@ var Scopes = []struct{ Name, Description string }{
 	{ScopeAPI, "Grants complete read/write access to the API, including all groups and projects, and Git over HTTP and SSH."},
 	{ScopeReadAPI, "Grants read access to the API, including all groups and projects, and Git fetch."},
 	{ScopeReadUser, "Grants read-only access to the user's profile through the /user API endpoint and the users API."},
-	{ScopeReadRepository, "Grants read-only access to repositories using Git-over-HTTP and SSH (pull)."},
+	{ScopeReadRepository, "Grants read-only access to repositories using Git-over-HTTP and SSH (pull) or the Repository Files API."},
 	{ScopeWriteRepository, "Grants read-write access to repositories using Git-over-HTTP and SSH (pull, push). Required for HTTP pushes by users with two-factor authentication."},
 	{ScopeSudo, "Grants permission to perform API actions as any user in the system, when authenticated as an admin user."},
 	{ScopeReadRegistry, "Grants read-only access to container registry images. gitgate has no registry: accepted, grants nothing."},
@@ -94,11 +94,16 @@ type APIRequest struct {
 	// UserEndpoint is true for GET /user, /users and /users/:id, the only
 	// calls read_user opens.
 	UserEndpoint bool
+	// RepositoryFiles is true for the reads of a repository's files, raw
+	// files and archives, which read_repository opens too (GitLab:
+	// "Git-over-HTTP or the Repository Files API").
+	RepositoryFiles bool
 }
 
 // AllowsAPI reports whether scopes permit an API request, and if not, the
 // scopes that would (docs/tokens.md#scopes: api everything, read_api
-// every GET, read_user the user GETs, Git-only scopes nothing).
+// every GET, read_user the user GETs, read_repository the repository
+// file, raw file and archive GETs, other Git-only scopes nothing).
 func AllowsAPI(scopes []string, r APIRequest) (bool, []string) {
 	if slices.Contains(scopes, ScopeAPI) {
 		return true, nil
@@ -108,6 +113,12 @@ func AllowsAPI(scopes []string, r APIRequest) (bool, []string) {
 	}
 	if slices.Contains(scopes, ScopeReadAPI) {
 		return true, nil
+	}
+	if r.RepositoryFiles {
+		if slices.Contains(scopes, ScopeReadRepository) {
+			return true, nil
+		}
+		return false, []string{ScopeAPI, ScopeReadAPI, ScopeReadRepository}
 	}
 	if r.UserEndpoint {
 		if slices.Contains(scopes, ScopeReadUser) {

@@ -35,7 +35,18 @@ func (s *Server) newAPI() (http.Handler, error) {
 		Housekeeping: func(ctx context.Context, dir string, task housekeeping.Task) error {
 			return s.housekeeping.RunNow(ctx, dir, task, s.cfg.pruneGrace())
 		},
+		MaxFileBytes:   int64(s.cfg.APIMaxFileBytes),
+		AfterRefChange: s.refsChanged,
 	}), nil
+}
+
+// refsChanged is told the repository directory after anything changed
+// its refs: a push through either Git door, or a branch or tag the API
+// created or deleted. Whatever must follow a ref change (housekeeping's
+// schedule, caches of a repository's refs) hooks in here, in one place.
+// It must not block.
+func (s *Server) refsChanged(repoDir string) {
+	s.housekeeping.Pushed(repoDir)
 }
 
 // mountAPI mounts the API door under api.Prefix.

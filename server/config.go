@@ -59,6 +59,9 @@ type Config struct {
 	// UploadPackMaxRequestBytes bounds an upload-pack request body over
 	// HTTP after gzip decoding (wants and haves). Negative: no limit.
 	UploadPackMaxRequestBytes int
+	// APIMaxFileBytes bounds a file the repository files API returns
+	// (docs/api.md#repository-files).
+	APIMaxFileBytes int
 	// PruneGrace is how old an unreachable object must be before a prune
 	// deletes it, so that the objects of a push in flight survive.
 	// Negative: none (tests only).

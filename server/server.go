@@ -150,7 +150,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		}
 	}
 	s.gitOps = &gitop.Engine{Auth: s.Auth, Repos: s.Repos, Hooks: s.hooks, Runner: s.runner, Metrics: s.Metrics, Log: s.log,
-		AfterPush: s.housekeeping.Pushed}
+		AfterPush: s.refsChanged}
 
 	// Mail and the daily expiry check (mail.go).
 	if err := s.newMail(); err != nil {
