@@ -181,11 +181,6 @@ func (s *Server) serveGit(ctx ssh.Context, sess ssh.Session, op *gitop.Op, log *
 func (s *Server) refuseGit(sess ssh.Session, op *gitop.Op, ref *gitop.Refusal, log *slog.Logger) (gitop.Result, int) {
 	msg := ref.Msg
 	switch ref.Reason {
-	case gitop.Busy:
-		// The limiter's line names gitgate itself; not GitLab Shell's
-		// "ERROR:" form.
-		fmt.Fprintln(sess.Stderr(), ref.Msg)
-		return ref.Result, 1
 	case gitop.Gone:
 		return ref.Result, 255
 	case gitop.NeedsAuth:
