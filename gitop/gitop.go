@@ -16,6 +16,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -61,6 +62,9 @@ type Engine struct {
 	// AfterPush, when set, is told the repository directory after every
 	// successful receive-pack (housekeeping). It must not block.
 	AfterPush func(repoDir string)
+	// Limiter bounds the operations running at once (Admit); nil: no
+	// bound.
+	Limiter *Limiter
 }
 
 // Op is one Git operation: which service on which repository, for whom,
@@ -71,6 +75,9 @@ type Op struct {
 	// Path is the repository as the client named it ("group/project").
 	Path      string
 	Principal *auth.Principal // nil: anonymous
+	// Client is the caller's address: the operation limiter's fairness
+	// counts an anonymous caller by it.
+	Client netip.Addr
 	// Start is when the door began serving the operation.
 	Start time.Time
 
@@ -99,6 +106,12 @@ const (
 	Unavailable
 	// Internal: anything else that failed.
 	Internal
+	// Busy: the operation limiter has no slot for it now (HTTP: 503 with
+	// Retry-After); Msg says why.
+	Busy
+	// Gone: the client went away while the operation waited; there is no
+	// one to answer.
+	Gone
 )
 
 // Refusal is an operation that does not run: the metrics result, the
@@ -110,6 +123,8 @@ type Refusal struct {
 	Msg    string
 	Doing  string
 	Err    error
+	// RetryAfter is when a Busy client may try again.
+	RetryAfter time.Duration
 }
 
 // Refuse maps an error of finding or authorizing a project (or of

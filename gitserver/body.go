@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// Defaults of the request-body limits (Handler.BodyIdleTimeout and
-// Handler.UploadPackMaxBody).
+// Defaults of the request-body and response limits (Handler.BodyIdleTimeout,
+// Handler.UploadPackMaxBody and Handler.ResponseIdleTimeout).
 const (
 	// DefaultBodyIdleTimeout is nginx's client_body_timeout: how long a
 	// single read of a Git request body may wait for data.
@@ -20,6 +20,9 @@ const (
 	// decoding: a want or have line is 50 bytes, so 10 MiB is some
 	// 200,000 of them, far more than git's negotiation sends.
 	DefaultUploadPackMaxBody = 10 << 20
+	// DefaultResponseIdleTimeout is nginx's send_timeout: how long a
+	// single write of a Git response may wait for the client to read.
+	DefaultResponseIdleTimeout = 60 * time.Second
 )
 
 // errBodyIdle and errBodyTooLarge end a run whose request body stalled or
@@ -27,6 +30,7 @@ const (
 var (
 	errBodyIdle     = errors.New("request body idle timeout")
 	errBodyTooLarge = errors.New("request body too large")
+	errResponseIdle = errors.New("response idle timeout: the client stopped reading")
 )
 
 // idleBody is the request body as git's stdin, with a read deadline

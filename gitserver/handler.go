@@ -60,6 +60,11 @@ type Handler struct {
 	// DefaultBodyIdleTimeout; negative: no limit). A body that keeps
 	// moving is never cut, however long it takes.
 	BodyIdleTimeout time.Duration
+	// ResponseIdleTimeout is how long one write of a Git response may wait
+	// for the client to take data before the response is cut and its git
+	// killed (zero: DefaultResponseIdleTimeout; negative: no limit). A
+	// client that keeps reading, however slowly, is never cut.
+	ResponseIdleTimeout time.Duration
 	// UploadPackMaxBody bounds an upload-pack request body after gzip
 	// decoding (zero: DefaultUploadPackMaxBody; negative: no limit).
 	// receive-pack bodies, which carry the pushed pack, are not limited.
@@ -185,6 +190,12 @@ func (h *Handler) serve(q *request) gitop.Result {
 		return result
 	}
 	if endpoint == endpointInfoRefs {
+		// The advertisement takes no slot of the operation limiter, but
+		// is refused when the RPC that follows would be: git shows this
+		// answer's message, not a failed RPC's.
+		if ref := h.Git.Saturated(&q.op); ref != nil {
+			return h.refuse(q, ref)
+		}
 		return h.advertise(q)
 	}
 	return h.rpc(q)
@@ -243,6 +254,7 @@ func (h *Handler) authorize(q *request) gitop.Result {
 		check.Succeeded()
 		q.op.Principal = p
 	}
+	q.op.Client = addr
 	if ref := h.Git.Authorize(ctx, &q.op); ref != nil {
 		return h.refuse(q, ref)
 	}
@@ -261,6 +273,11 @@ func (h *Handler) refuse(q *request, ref *gitop.Refusal) gitop.Result {
 		plain(q.w, http.StatusNotFound, ref.Msg, false)
 	case gitop.Forbidden:
 		plain(q.w, http.StatusForbidden, ref.Msg, false)
+	case gitop.Busy:
+		q.w.Header().Set("Retry-After", strconv.Itoa(int(ref.RetryAfter.Seconds())))
+		plain(q.w, http.StatusServiceUnavailable, ref.Msg, false)
+	case gitop.Gone:
+		// Nobody to answer.
 	default:
 		h.infraError(q, ref.Doing, ref.Err)
 	}
@@ -430,6 +447,11 @@ func (h *Handler) rpc(q *request) gitop.Result {
 	if ref := h.Git.Prepare(ctx, &q.op, &cmd); ref != nil {
 		return h.refuse(q, ref)
 	}
+	release, ref := h.Git.Admit(ctx, &q.op)
+	if ref != nil {
+		return h.refuse(q, ref)
+	}
+	defer release()
 	service := string(q.op.Service)
 	rc := http.NewResponseController(q.w)
 	// Let git write (progress, keep-alives) while the request body is
@@ -456,12 +478,18 @@ func (h *Handler) rpc(q *request) gitop.Result {
 	if max := h.uploadPackMax(); q.op.Service == gitproc.UploadPack && max > 0 {
 		body = newLimitedBody(body, max, fail)
 	}
-	out := &responseStream{ctx: ctx, w: q.w, rc: rc, n: &q.op.Out, contentType: "application/x-" + service + "-result"}
+	out := &responseStream{ctx: ctx, w: q.w, rc: rc, n: &q.op.Out, contentType: "application/x-" + service + "-result",
+		idle: h.responseIdle(), fail: fail}
 	var stderr bytes.Buffer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = body, out, &limitedWriter{w: &stderr, n: 64 << 10}
 	err := h.Git.Run(ctx, &q.op, cmd)
 	if be := bodyErr.Load(); be != nil && (errors.Is(*be, errBodyIdle) || errors.Is(*be, errBodyTooLarge)) {
 		return h.bodyFailed(q, *be, out.started)
+	}
+	if be := bodyErr.Load(); be != nil && errors.Is(*be, errResponseIdle) {
+		h.log().Warn("git http response cut: the client stopped reading", "service", service, "repo", q.op.Decision.Project.FullPath(),
+			"bytes_out", q.op.Out.Load())
+		return gitop.ClientGone
 	}
 	switch {
 	case ctx.Err() != nil:
@@ -499,6 +527,13 @@ func (h *Handler) bodyFailed(q *request, cause error, started bool) gitop.Result
 		plain(q.w, http.StatusRequestTimeout, "Request body timeout: the client sent no data for too long.", false)
 	}
 	return gitop.ClientGone
+}
+
+func (h *Handler) responseIdle() time.Duration {
+	if h.ResponseIdleTimeout == 0 {
+		return DefaultResponseIdleTimeout
+	}
+	return h.ResponseIdleTimeout
 }
 
 func (h *Handler) uploadPackMax() int64 {

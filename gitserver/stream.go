@@ -2,15 +2,25 @@ package gitserver
 
 import (
 	"context"
+	"errors"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"sync/atomic"
+	"time"
 )
 
 // responseStream is git's stdout: the response headers go out with the
 // first byte (so a git that fails before saying anything can still be
 // answered with an error status), and every write is flushed at once, so
 // progress and pack data reach the client as git produces them.
+//
+// Each write gets a deadline of idle from its start: a client that stops
+// reading (a stalled download) makes it fail, and fail kills git. The
+// last deadline stays on the connection, so that net/http's own final
+// write after the handler is bounded too; the server clears it when the
+// next request on the connection starts (server/middleware.go).
 type responseStream struct {
 	// ctx is the run's: once it ends (a refused request body), git's last
 	// words are not passed on, so the refusal can still be the answer.
@@ -20,6 +30,10 @@ type responseStream struct {
 	n           *atomic.Int64
 	contentType string
 	started     bool
+	idle        time.Duration // <= 0: no deadline
+	// fail, when set, ends the run on a failed write, so that git does
+	// not stay blocked writing output no one reads.
+	fail func(error)
 }
 
 func (s *responseStream) start() {
@@ -34,15 +48,25 @@ func (s *responseStream) Write(p []byte) (int, error) {
 	if s.ctx != nil && s.ctx.Err() != nil {
 		return 0, s.ctx.Err()
 	}
+	if s.idle > 0 {
+		_ = s.rc.SetWriteDeadline(time.Now().Add(s.idle))
+	}
 	if !s.started {
 		s.start()
 	}
 	n, err := s.w.Write(p)
 	s.n.Add(int64(n))
-	if err != nil {
-		return n, err
+	if err == nil {
+		err = s.rc.Flush()
 	}
-	if err := s.rc.Flush(); err != nil {
+	if err != nil {
+		var ne net.Error
+		if errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+			err = errResponseIdle
+		}
+		if s.fail != nil {
+			s.fail(err)
+		}
 		return n, err
 	}
 	return n, nil

@@ -62,6 +62,16 @@ type Config struct {
 	// APIMaxFileBytes bounds a file the repository files API returns
 	// (docs/api.md#repository-files).
 	APIMaxFileBytes int
+	// The Git operation limiter (docs/operations.md#back-pressure): the
+	// operations running at once in total and per repository, how many
+	// may wait for a slot (negative: none) and for how long.
+	GitMaxConcurrent int
+	GitMaxPerRepo    int
+	GitQueueLength   int
+	GitQueueTimeout  time.Duration
+	// HTTPResponseIdleTimeout fails a Git HTTP response that the client
+	// stops reading for this long, and kills its git. Negative: no limit.
+	HTTPResponseIdleTimeout time.Duration
 	// PruneGrace is how old an unreachable object must be before a prune
 	// deletes it, so that the objects of a push in flight survive.
 	// Negative: none (tests only).
@@ -125,6 +135,12 @@ func (c Config) Defaults() Config {
 	}
 	if c.PasswordConcurrency == 0 {
 		c.PasswordConcurrency = runtime.NumCPU()
+	}
+	if c.GitMaxConcurrent == 0 {
+		c.GitMaxConcurrent = 4 * runtime.NumCPU()
+	}
+	if c.GitMaxPerRepo == 0 {
+		c.GitMaxPerRepo = c.GitMaxConcurrent
 	}
 	if c.Now == nil {
 		c.Now = time.Now

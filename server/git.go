@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gitgate/gitgate/gitop"
 	"github.com/gitgate/gitgate/gitserver"
 	"github.com/gitgate/gitgate/hooks"
 	"github.com/gitgate/gitgate/housekeeping"
@@ -160,7 +161,24 @@ func (s *Server) newGitHTTP() *gitserver.Handler {
 		Throttle:       s.throttle,
 		TrustedProxies: s.trustedProxies,
 
-		BodyIdleTimeout:   s.cfg.HTTPBodyIdleTimeout,
-		UploadPackMaxBody: int64(s.cfg.UploadPackMaxRequestBytes),
+		BodyIdleTimeout:     s.cfg.HTTPBodyIdleTimeout,
+		ResponseIdleTimeout: s.cfg.HTTPResponseIdleTimeout,
+		UploadPackMaxBody:   int64(s.cfg.UploadPackMaxRequestBytes),
 	}
+}
+
+// newLimiter is the operation limiter both Git doors share
+// (docs/operations.md#back-pressure), with its metrics registered.
+func (s *Server) newLimiter() (*gitop.Limiter, error) {
+	l, err := gitop.NewLimiter(gitop.LimiterConfig{
+		MaxConcurrent: s.cfg.GitMaxConcurrent,
+		MaxPerRepo:    s.cfg.GitMaxPerRepo,
+		QueueLength:   s.cfg.GitQueueLength,
+		QueueTimeout:  s.cfg.GitQueueTimeout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.Metrics.Registry.MustRegister(l.Collectors()...)
+	return l, nil
 }

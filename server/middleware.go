@@ -19,6 +19,10 @@ import (
 func observe(next http.Handler, log *slog.Logger, m *metrics.Metrics) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		// A Git response leaves its last write deadline on the connection
+		// (gitserver's responseStream): a request that follows on the
+		// same connection starts without it.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 		id := newRequestID()
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}

@@ -151,6 +151,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	}
 	s.gitOps = &gitop.Engine{Auth: s.Auth, Repos: s.Repos, Hooks: s.hooks, Runner: s.runner, Metrics: s.Metrics, Log: s.log,
 		AfterPush: s.refsChanged}
+	if s.gitOps.Limiter, err = s.newLimiter(); err != nil {
+		return nil, err
+	}
 
 	// Mail and the daily expiry check (mail.go).
 	if err := s.newMail(); err != nil {

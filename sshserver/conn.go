@@ -217,20 +217,32 @@ func (s *Server) sessionChannel(srv *ssh.Server, conn *gossh.ServerConn, newChan
 	defer s.releaseSession(st)
 	s.deps.Metrics.SSHSessions.Inc()
 	defer s.deps.Metrics.SSHSessions.Dec()
-	ssh.DefaultSessionHandler(srv, conn, noAgentChannel{newChan}, ctx)
+	ssh.DefaultSessionHandler(srv, conn, filteredChannel{newChan}, ctx)
 }
 
 // agentRequest is OpenSSH's request to forward the client's agent.
 const agentRequest = "auth-agent-req@openssh.com"
 
-// noAgentChannel refuses agent forwarding on a session channel before
-// gliderlabs sees the request: its session handler answers "yes" to it
-// although gitgate never opens an agent channel, which would tell the
-// client its agent is reachable from here. Every other request passes on
-// in order.
-type noAgentChannel struct{ gossh.NewChannel }
+// Bounds of the env requests a session channel passes on: gliderlabs keeps
+// every one it is given, and gitgate uses GIT_PROTOCOL alone.
+const (
+	maxEnvRequests = 4
+	maxEnvPayload  = 1024
+)
 
-func (c noAgentChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error) {
+// filteredChannel refuses some requests on a session channel before
+// gliderlabs sees them:
+//   - agent forwarding: its session handler answers "yes" to it although
+//     gitgate never opens an agent channel, which would tell the client
+//     its agent is reachable from here;
+//   - env requests other than a few small GIT_PROTOCOL ones: gliderlabs
+//     appends each to the session's environment, so a client sending
+//     them without end would grow the server's memory without end.
+//
+// Every other request passes on in order.
+type filteredChannel struct{ gossh.NewChannel }
+
+func (c filteredChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error) {
 	ch, reqs, err := c.NewChannel.Accept()
 	if err != nil {
 		return ch, reqs, err
@@ -238,8 +250,9 @@ func (c noAgentChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error) {
 	out := make(chan *gossh.Request)
 	go func() {
 		defer close(out)
+		envs := 0
 		for req := range reqs {
-			if req.Type == agentRequest {
+			if req.Type == agentRequest || (req.Type == "env" && !keepEnv(req.Payload, &envs)) {
 				_ = req.Reply(false, nil)
 				continue
 			}
@@ -247,6 +260,20 @@ func (c noAgentChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error) {
 		}
 	}()
 	return ch, out, nil
+}
+
+// keepEnv decides whether an env request passes on, counting those that
+// do in n.
+func keepEnv(payload []byte, n *int) bool {
+	if *n >= maxEnvRequests || len(payload) > maxEnvPayload {
+		return false
+	}
+	var kv struct{ Key, Value string }
+	if err := gossh.Unmarshal(payload, &kv); err != nil || kv.Key != "GIT_PROTOCOL" {
+		return false
+	}
+	*n++
+	return true
 }
 
 func (s *Server) acquireSession(st *connState) string {

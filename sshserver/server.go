@@ -40,8 +40,11 @@ type Config struct {
 	// LoginTimeout bounds the handshake and authentication.
 	LoginTimeout time.Duration
 	// IdleTimeout closes a connection that has run no session for this
-	// long. A running Git command is never idle: long clones and pushes
-	// live, and dead peers are found by keepalives instead.
+	// long, and one whose Git command has moved no data either way, or
+	// has had a write to the client blocked, for this long (a stalled
+	// client; its git is killed). A Git command that keeps moving data is
+	// never idle: long clones and pushes live, and dead peers are found
+	// by keepalives.
 	IdleTimeout time.Duration
 	// KeepAliveInterval is how often the server pings the client;
 	// KeepAliveCountMax unanswered pings in a row close the connection.
@@ -56,6 +59,10 @@ type Config struct {
 	MaxSessionsPerConn int
 	// MaxAuthTries bounds authentication attempts per connection.
 	MaxAuthTries int
+	// UploadPackMaxInput bounds the bytes a client may send to one
+	// git-upload-pack (its wants and haves); beyond them the command is
+	// cut. Zero or negative: no limit.
+	UploadPackMaxInput int64
 }
 
 func (c Config) validate() error {

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gliderlabs/ssh"
@@ -86,7 +87,8 @@ func (s *Server) refuse(sess ssh.Session, msg string) int {
 // runGit authorises and runs a Git service with the channel as its
 // standard streams, through the operation path shared with HTTP (gitop).
 func (s *Server) runGit(ctx ssh.Context, sess ssh.Session, p *auth.Principal, cmd Command, log *slog.Logger) (gitop.Result, int) {
-	op := &gitop.Op{Transport: gitop.SSH, Service: gitproc.Service(cmd.Verb), Path: cmd.Path, Principal: p, Start: time.Now()}
+	op := &gitop.Op{Transport: gitop.SSH, Service: gitproc.Service(cmd.Verb), Path: cmd.Path, Principal: p,
+		Client: remoteAddr(sess.RemoteAddr()), Start: time.Now()}
 	result, exit := s.serveGit(ctx, sess, op, log)
 	s.deps.Git.Finish(ctx, op, result, slog.String("path", cmd.Path), slog.Int("exit", exit))
 	return result, exit
@@ -106,6 +108,11 @@ func (s *Server) serveGit(ctx ssh.Context, sess ssh.Session, op *gitop.Op, log *
 	if ref := git.Prepare(ctx, op, &run); ref != nil {
 		return s.refuseGit(sess, op, ref, log)
 	}
+	release, ref := git.Admit(ctx, op)
+	if ref != nil {
+		return s.refuseGit(sess, op, ref, log)
+	}
+	defer release()
 	// git reads a pipe we feed rather than the channel itself: os/exec
 	// waits for its own stdin copier, which would hang on a client that
 	// keeps its side open after git has exited.
@@ -114,14 +121,47 @@ func (s *Server) serveGit(ctx ssh.Context, sess ssh.Session, op *gitop.Op, log *
 		log.Error("ssh git: stdin pipe", "err", err)
 		return gitop.Error, s.refuse(sess, msgInternal)
 	}
+	// A stalled client or an upload-pack input over the limit ends the
+	// run through runCtx, which kills git; cut says which.
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var cut atomic.Int32
+	cutFor := func(why int32) {
+		cut.CompareAndSwap(0, why)
+		cancel()
+	}
+	prog := newProgress(s.cfg.IdleTimeout)
+	var in io.Reader = progressReader{r: gitop.CountingReader{R: sess, N: &op.In}, p: prog}
+	if max := s.cfg.UploadPackMaxInput; op.Service == gitproc.UploadPack && max > 0 {
+		in = &cappedReader{r: in, left: max, over: func() { cutFor(cutTooLarge) }}
+	}
 	go func() {
-		_, _ = io.Copy(feed, gitop.CountingReader{R: sess, N: &op.In})
+		_, _ = io.Copy(feed, in)
 		feed.Close()
 	}()
+	go prog.watch(runCtx, func() {
+		cutFor(cutStalled)
+		// A write blocked on the channel's window ends only with the
+		// connection.
+		if st := stateOf(ctx); st != nil {
+			st.close()
+		}
+	})
 	run.Stdin = stdin
-	run.Stdout = gitop.CountingWriter{W: sess, N: &op.Out}
-	err = git.Run(ctx, op, run)
+	run.Stdout = progressWriter{w: gitop.CountingWriter{W: sess, N: &op.Out}, p: prog}
+	err = git.Run(runCtx, op, run)
+	cancel()
 	stdin.Close()
+	switch cut.Load() {
+	case cutStalled:
+		log.Info("ssh git: the client stalled; connection closed", "service", string(op.Service), "path", op.Path,
+			"idle_timeout", s.cfg.IdleTimeout.String(), "bytes_in", op.In.Load(), "bytes_out", op.Out.Load())
+		return gitop.ClientGone, 255
+	case cutTooLarge:
+		log.Warn("ssh git: upload-pack input over the limit", "path", op.Path, "limit", s.cfg.UploadPackMaxInput)
+		s.sayBounded(ctx, sess, fmt.Sprintf("ERROR: Request too large: a fetch may send at most %d bytes of wants and haves.", s.cfg.UploadPackMaxInput))
+		return gitop.Denied, 1
+	}
 	var ee *gitproc.ExitError
 	switch {
 	case err == nil:
@@ -141,6 +181,8 @@ func (s *Server) serveGit(ctx ssh.Context, sess ssh.Session, op *gitop.Op, log *
 func (s *Server) refuseGit(sess ssh.Session, op *gitop.Op, ref *gitop.Refusal, log *slog.Logger) (gitop.Result, int) {
 	msg := ref.Msg
 	switch ref.Reason {
+	case gitop.Gone:
+		return ref.Result, 255
 	case gitop.NeedsAuth:
 		msg = access.MsgNotFound
 	case gitop.Unavailable:
@@ -152,6 +194,32 @@ func (s *Server) refuseGit(sess ssh.Session, op *gitop.Op, ref *gitop.Refusal, l
 		log.Error("ssh git: "+ref.Doing, "path", op.Path, "err", ref.Err)
 	}
 	return ref.Result, s.refuse(sess, msg)
+}
+
+// Why a Git command was cut.
+const (
+	cutStalled int32 = iota + 1
+	cutTooLarge
+)
+
+// sayBounded writes one line to the client's stderr, waiting no longer
+// than the idle timeout: a client that takes no data gets its connection
+// closed instead of holding the session.
+func (s *Server) sayBounded(ctx ssh.Context, sess ssh.Session, line string) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fmt.Fprintln(sess.Stderr(), line)
+	}()
+	t := time.NewTimer(s.cfg.IdleTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		if st := stateOf(ctx); st != nil {
+			st.close()
+		}
+	}
 }
 
 // clientProtocol picks GIT_PROTOCOL from the client's environment
