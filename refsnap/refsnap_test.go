@@ -163,7 +163,9 @@ func fixtures(t *testing.T, withMany bool) map[string]string {
 	for i := range 500 {
 		packed = append(packed, fmt.Sprintf("%s refs/tags/t%04d", tag, i))
 	}
-	sort.Slice(packed, func(i, j int) bool { return strings.SplitN(packed[i], " ", 2)[1] < strings.SplitN(packed[j], " ", 2)[1] })
+	sort.Slice(packed, func(i, j int) bool {
+		return strings.SplitN(packed[i], " ", 2)[1] < strings.SplitN(packed[j], " ", 2)[1]
+	})
 	var pr strings.Builder
 	pr.WriteString("# pack-refs with: peeled fully-peeled sorted \n")
 	for _, line := range packed {
@@ -299,17 +301,29 @@ func TestRequestsTheSnapshotDoesNotModelGoToGit(t *testing.T) {
 func TestUnusualRepositoriesAreLeftToGit(t *testing.T) {
 	ctx := context.Background()
 	cases := map[string]func(t *testing.T, dir string){
-		"uploadpack.hideRefs":      func(t *testing.T, dir string) { git(t, dir, "config", "uploadpack.hideRefs", "refs/heads/feature") },
-		"transfer.hideRefs":        func(t *testing.T, dir string) { git(t, dir, "config", "transfer.hideRefs", "refs/tags") },
-		"session ids":              func(t *testing.T, dir string) { git(t, dir, "config", "transfer.advertiseSID", "true") },
-		"included config":          func(t *testing.T, dir string) { git(t, dir, "config", "include.path", "/dev/null") },
-		"shallow repository":       func(t *testing.T, dir string) { write(t, filepath.Join(dir, "shallow"), git(t, dir, "rev-parse", "main")+"\n") },
-		"broken ref":               func(t *testing.T, dir string) { write(t, filepath.Join(dir, "refs/heads/broken"), strings.Repeat("1", 40)+"\n") },
-		"ref that is not a ref":    func(t *testing.T, dir string) { write(t, filepath.Join(dir, "refs/heads/junk"), "hello\n") },
-		"badly named ref":          func(t *testing.T, dir string) { write(t, filepath.Join(dir, "refs/heads/a b"), git(t, dir, "rev-parse", "main")+"\n") },
-		"dangling symref":          func(t *testing.T, dir string) { git(t, dir, "symbolic-ref", "refs/heads/dangling", "refs/heads/nowhere") },
-		"replace refs":             func(t *testing.T, dir string) { git(t, dir, "update-ref", "refs/replace/"+git(t, dir, "rev-parse", "main"), "main~1") },
-		"alternate object storage": func(t *testing.T, dir string) { write(t, filepath.Join(dir, "objects/info/alternates"), "/nonexistent\n") },
+		"uploadpack.hideRefs": func(t *testing.T, dir string) { git(t, dir, "config", "uploadpack.hideRefs", "refs/heads/feature") },
+		"transfer.hideRefs":   func(t *testing.T, dir string) { git(t, dir, "config", "transfer.hideRefs", "refs/tags") },
+		"session ids":         func(t *testing.T, dir string) { git(t, dir, "config", "transfer.advertiseSID", "true") },
+		"included config":     func(t *testing.T, dir string) { git(t, dir, "config", "include.path", "/dev/null") },
+		"shallow repository": func(t *testing.T, dir string) {
+			write(t, filepath.Join(dir, "shallow"), git(t, dir, "rev-parse", "main")+"\n")
+		},
+		"broken ref": func(t *testing.T, dir string) {
+			write(t, filepath.Join(dir, "refs/heads/broken"), strings.Repeat("1", 40)+"\n")
+		},
+		"ref that is not a ref": func(t *testing.T, dir string) { write(t, filepath.Join(dir, "refs/heads/junk"), "hello\n") },
+		"badly named ref": func(t *testing.T, dir string) {
+			write(t, filepath.Join(dir, "refs/heads/a b"), git(t, dir, "rev-parse", "main")+"\n")
+		},
+		"dangling symref": func(t *testing.T, dir string) {
+			git(t, dir, "symbolic-ref", "refs/heads/dangling", "refs/heads/nowhere")
+		},
+		"replace refs": func(t *testing.T, dir string) {
+			git(t, dir, "update-ref", "refs/replace/"+git(t, dir, "rev-parse", "main"), "main~1")
+		},
+		"alternate object storage": func(t *testing.T, dir string) {
+			write(t, filepath.Join(dir, "objects/info/alternates"), "/nonexistent\n")
+		},
 	}
 	for name, spoil := range cases {
 		t.Run(name, func(t *testing.T) {
