@@ -26,9 +26,14 @@ const (
 // it is safe for concurrent use. The zero value works (no replica
 // notification, nothing counted).
 type Cache struct {
+	// Root is the repository storage: replicas name a repository to
+	// each other by its path below it, since each may mount the storage
+	// elsewhere.
+	Root string
 	// Notify, when set, tells the other replicas that a repository's
-	// refs changed (PostgreSQL NOTIFY); Invalidate calls it.
-	Notify func(ctx context.Context, repoDir string) error
+	// refs changed (PostgreSQL NOTIFY); Invalidate calls it with the
+	// repository's path below Root.
+	Notify func(ctx context.Context, repo string) error
 	// Counted, when set, is told the source of every advertisement a
 	// door served (SourceSnapshot or SourceGit).
 	Counted func(source string)
@@ -108,9 +113,13 @@ func (c *Cache) Invalidate(ctx context.Context, repoDir string) {
 	}
 	c.Drop(repoDir)
 	if c.Notify != nil {
+		repo := repoDir
+		if rel, err := filepath.Rel(c.Root, repoDir); err == nil && c.Root != "" && filepath.IsLocal(rel) {
+			repo = rel
+		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
-		if err := c.Notify(ctx, repoDir); err != nil {
+		if err := c.Notify(ctx, repo); err != nil {
 			c.log().Warn("tell other replicas about changed refs", "repo", repoDir, "err", err)
 		}
 	}
@@ -122,6 +131,33 @@ func (c *Cache) Drop(repoDir string) {
 	c.mu.Lock()
 	delete(c.snaps, repoDir)
 	c.mu.Unlock()
+}
+
+// Follow drops the snapshots that other replicas announce as changed,
+// until ctx ends. listen is the source of the announcements
+// (store.DB.ListenRefs): it calls onRepo with each repository (its path
+// below Root) and onConnect whenever it (re)connects, and returns when
+// ctx ends or its connection cannot be made; Follow then tries again.
+func (c *Cache) Follow(ctx context.Context, listen func(ctx context.Context, onRepo func(string), onConnect func()) error) {
+	onRepo := func(repo string) {
+		if !filepath.IsAbs(repo) {
+			repo = filepath.Join(c.Root, repo)
+		}
+		c.Drop(repo)
+	}
+	for backoff := 100 * time.Millisecond; ctx.Err() == nil; backoff = min(2*backoff, 5*time.Second) {
+		// Announcements made while not listening are lost: forget
+		// everything on every (re)connection.
+		err := listen(ctx, onRepo, c.DropAll)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		c.log().Warn("could not follow the ref changes of the other replicas; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+	}
 }
 
 // DropAll forgets every snapshot (notices may have been lost).

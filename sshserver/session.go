@@ -18,6 +18,7 @@ import (
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/gitop"
 	"github.com/gitgate/gitgate/gitproc"
+	"github.com/gitgate/gitgate/refsnap"
 )
 
 // Messages people see, worded after GitLab Shell.
@@ -105,6 +106,12 @@ func (s *Server) serveGit(ctx ssh.Context, sess ssh.Session, op *gitop.Op, log *
 	}
 	if ref := git.Prepare(ctx, op, &run); ref != nil {
 		return s.refuseGit(sess, op, ref, log)
+	}
+	// Protocol v2 of upload-pack is spoken here (v2.go); v0 and v1, and
+	// the other services, are git's. (Prepare drops v2 when the instance
+	// restricts fetches to reachable objects.)
+	if op.Service == gitproc.UploadPack && git.Refs != nil && refsnap.Version(run.Protocol) == 2 {
+		return s.serveV2(ctx, sess, op, run, log)
 	}
 	// git reads a pipe we feed rather than the channel itself: os/exec
 	// waits for its own stdin copier, which would hang on a client that
