@@ -69,7 +69,6 @@ type Handler struct {
 	// Fallback, when set, serves every path that is not a Git route (the
 	// handler is mounted at "/"); nil answers 404.
 	Fallback http.Handler
-
 }
 
 // Endpoints of the smart HTTP protocol.
