@@ -74,7 +74,7 @@ const racyWindow = 100 * time.Millisecond
 
 // maxRefs bounds what a snapshot holds; a repository with more refs is
 // left to git rather than held in memory.
-const maxRefs = 500_000
+const maxRefs = 100_000
 
 // unusualConfig are configuration keys (section.key, lowercased) that
 // change what git advertises in ways a snapshot does not model; include
