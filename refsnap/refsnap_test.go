@@ -153,10 +153,7 @@ func fixtures(t *testing.T, withMany bool) map[string]string {
 	// Written as git writes them (update-ref is slow here: it fsyncs
 	// every ref): 5,500 packed refs, sorted, with peel data, and 4,500
 	// loose ones in ten directories, one overriding a packed tag.
-	packed := []string{}
-	for _, r := range strings.Split(git(t, many, "for-each-ref", "--format=%(objectname) %(refname)"), "\n") {
-		packed = append(packed, r)
-	}
+	packed := strings.Split(git(t, many, "for-each-ref", "--format=%(objectname) %(refname)"), "\n")
 	for i := range 5000 {
 		packed = append(packed, fmt.Sprintf("%s refs/heads/b/%05d", head, i))
 	}
