@@ -25,6 +25,7 @@ import (
 	"github.com/gitgate/gitgate/gitproc"
 	"github.com/gitgate/gitgate/hooks"
 	"github.com/gitgate/gitgate/metrics"
+	"github.com/gitgate/gitgate/refsnap"
 	"github.com/gitgate/gitgate/repos"
 )
 
@@ -65,6 +66,9 @@ type Engine struct {
 	// Limiter bounds the operations running at once (Admit); nil: no
 	// bound.
 	Limiter *Limiter
+	// Refs, when set, answers ref advertisements from snapshots; every
+	// receive-pack, whatever its result, invalidates the repository's.
+	Refs *refsnap.Cache
 }
 
 // Op is one Git operation: which service on which repository, for whom,
@@ -212,6 +216,10 @@ func (e *Engine) Run(ctx context.Context, op *Op, cmd gitproc.Command) error {
 	err := e.Runner.Run(ctx, cmd)
 	if cmd.AdvertiseRefs {
 		return err
+	}
+	if op.Service == gitproc.ReceivePack {
+		// Even a failed push may have moved some refs.
+		e.Refs.Invalidate(ctx, cmd.RepoDir)
 	}
 	if e.Metrics != nil {
 		e.Metrics.GitDuration.WithLabelValues(op.Transport, string(op.Service)).Observe(time.Since(start).Seconds())

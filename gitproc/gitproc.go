@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -239,4 +240,14 @@ func appendEnv(env []string) []string {
 		env = append(env, "GIT_EXEC_PATH="+v)
 	}
 	return env
+}
+
+// GlobalConfigFiles are the configuration files besides the repository's
+// own that a git started with Env reads: the system file is off
+// (GIT_CONFIG_NOSYSTEM) and HOME is the temporary directory, so only the
+// "global" files under it count. Code that predicts what git will answer
+// (refsnap) watches them.
+func GlobalConfigFiles() []string {
+	home := os.TempDir()
+	return []string{filepath.Join(home, ".gitconfig"), filepath.Join(home, ".config", "git", "config")}
 }

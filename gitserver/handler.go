@@ -7,6 +7,7 @@
 package gitserver
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -26,6 +27,7 @@ import (
 	"github.com/gitgate/gitgate/gitop"
 	"github.com/gitgate/gitgate/gitproc"
 	"github.com/gitgate/gitgate/metrics"
+	"github.com/gitgate/gitgate/refsnap"
 	"github.com/gitgate/gitgate/repos"
 	"github.com/gitgate/gitgate/throttle"
 )
@@ -72,8 +74,6 @@ type Handler struct {
 	// Fallback, when set, serves every path that is not a Git route (the
 	// handler is mounted at "/"); nil answers 404.
 	Fallback http.Handler
-
-	caps capabilityCache
 }
 
 // Endpoints of the smart HTTP protocol.
@@ -375,34 +375,50 @@ func wantsV2(p string) bool {
 
 // advertise answers info/refs. The advertisement is small (one line per
 // ref) and buffered, so that a failing git is still a proper HTTP error
-// rather than a broken pkt-line stream.
+// rather than a broken pkt-line stream. An upload-pack advertisement
+// comes from the repository's ref snapshot when it can (v0/v1), and a v2
+// one (capabilities only) from what git said before: no git starts
+// (docs/repositories.md#ref-advertisements).
 func (h *Handler) advertise(q *request) gitop.Result {
+	ctx := q.r.Context()
 	cmd := gitproc.Command{StatelessRPC: true, AdvertiseRefs: true, Protocol: protocol(q.r)}
-	if ref := h.Git.Prepare(q.r.Context(), &q.op, &cmd); ref != nil {
+	if ref := h.Git.Prepare(ctx, &q.op, &cmd); ref != nil {
 		return h.refuse(q, ref)
 	}
 	dir, service := q.op.Dir, string(q.op.Service)
 	proto := cmd.Protocol
-	v2 := q.op.Service == gitproc.UploadPack && wantsV2(proto)
+	upload := q.op.Service == gitproc.UploadPack
+	v2 := upload && wantsV2(proto)
+	refs := h.Git.Refs
 	var out, stderr bytes.Buffer
-	key, cacheable := capabilityKeyFor(dir, proto)
-	cacheable = cacheable && v2
-	cached, hit := []byte(nil), false
-	if cacheable {
-		cached, hit = h.caps.get(key)
+	served := false
+	if refs != nil && upload {
+		var b []byte
+		var err error
+		if v2 {
+			b, served = refs.V2Capabilities(dir, proto, cmd.Config)
+		} else if b, served, err = refs.Advertisement(ctx, dir, proto, cmd.Config); err != nil {
+			h.log().Warn("ref snapshot", "repo", q.op.Decision.Project.FullPath(), "err", err)
+		}
+		out.Write(b)
 	}
 	var err error
-	if hit {
-		out.Write(cached)
-	} else {
+	if !served {
 		cmd.Stdout, cmd.Stderr = &out, &limitedWriter{w: &stderr, n: 64 << 10}
-		err = h.Git.Run(q.r.Context(), &q.op, cmd)
-		if err == nil && cacheable {
-			h.caps.put(key, out.Bytes())
+		err = h.Git.Run(ctx, &q.op, cmd)
+		if err == nil && refs != nil && upload {
+			if v2 {
+				refs.LearnV2Capabilities(dir, proto, cmd.Config, out.Bytes())
+			} else {
+				refs.Learn(ctx, dir, proto, cmd.Config, out.Bytes())
+			}
 		}
 	}
+	if upload && !v2 {
+		refs.Served(source(served))
+	}
 	if err != nil {
-		if q.r.Context().Err() != nil {
+		if ctx.Err() != nil {
 			return gitop.ClientGone
 		}
 		h.log().Error("git advertisement failed", "repo", q.op.Decision.Project.FullPath(), "err", err, "stderr", strings.TrimSpace(stderr.String()))
@@ -428,6 +444,47 @@ func (h *Handler) advertise(q *request) gitop.Result {
 	n2, _ := q.w.Write(out.Bytes())
 	q.op.Out.Add(int64(n1 + n2))
 	return ""
+}
+
+func source(snapshot bool) string {
+	if snapshot {
+		return refsnap.SourceSnapshot
+	}
+	return refsnap.SourceGit
+}
+
+// maxLsRefsRequest bounds the protocol v2 ls-refs request answered from
+// the snapshot; a longer one (thousands of ref-prefix arguments) goes to
+// git.
+const maxLsRefsRequest = 64 << 10
+
+// lsRefs answers a protocol v2 request that is a plain ls-refs from the
+// ref snapshot. handled is false when git must run: the request is
+// another command (body then still holds all of it), or one the
+// snapshot does not answer (body then holds the part read here and the
+// rest).
+func (h *Handler) lsRefs(q *request, body io.Reader, proto string, config []string, out *responseStream) (rest io.Reader, handled bool) {
+	br := bufio.NewReaderSize(body, 512)
+	const command = "command=ls-refs"
+	head, _ := br.Peek(4 + len(command))
+	if string(head[min(4, len(head)):]) != command {
+		return br, false
+	}
+	req, err := io.ReadAll(io.LimitReader(br, maxLsRefsRequest+1))
+	if err != nil || len(req) > maxLsRefsRequest {
+		h.Git.Refs.Served(refsnap.SourceGit)
+		return io.MultiReader(bytes.NewReader(req), br), false
+	}
+	resp, ok, err := h.Git.Refs.LsRefs(q.r.Context(), q.op.Dir, proto, config, req)
+	if err != nil {
+		h.log().Warn("ref snapshot", "repo", q.op.Decision.Project.FullPath(), "err", err)
+	}
+	h.Git.Refs.Served(source(ok))
+	if !ok {
+		return bytes.NewReader(req), false
+	}
+	_, _ = out.Write(resp)
+	return nil, true
 }
 
 // rpc runs one stateless RPC, streaming both ways.
@@ -480,6 +537,19 @@ func (h *Handler) rpc(q *request) gitop.Result {
 	}
 	out := &responseStream{ctx: ctx, w: q.w, rc: rc, n: &q.op.Out, contentType: "application/x-" + service + "-result",
 		idle: h.responseIdle(), fail: fail}
+	if h.Git.Refs != nil && q.op.Service == gitproc.UploadPack && wantsV2(cmd.Protocol) {
+		rest, handled := h.lsRefs(q, body, cmd.Protocol, cmd.Config, out)
+		if be := bodyErr.Load(); be != nil && (errors.Is(*be, errBodyIdle) || errors.Is(*be, errBodyTooLarge)) {
+			return h.bodyFailed(q, *be, out.started)
+		}
+		if handled {
+			if ctx.Err() != nil {
+				return gitop.ClientGone
+			}
+			return gitop.OK
+		}
+		body = rest
+	}
 	var stderr bytes.Buffer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = body, out, &limitedWriter{w: &stderr, n: 64 << 10}
 	err := h.Git.Run(ctx, &q.op, cmd)

@@ -40,13 +40,13 @@ func (s *Server) newAPI() (http.Handler, error) {
 	}), nil
 }
 
-// refsChanged is told the repository directory after anything changed
-// its refs: a push through either Git door, or a branch or tag the API
-// created or deleted. Whatever must follow a ref change (housekeeping's
-// schedule, caches of a repository's refs) hooks in here, in one place.
-// It must not block.
+// refsChanged is told the repository directory after the API created or
+// deleted a branch or tag: what a push does after receive-pack (gitop
+// schedules housekeeping and drops the ref snapshot, telling the other
+// replicas) follows here too.
 func (s *Server) refsChanged(repoDir string) {
 	s.housekeeping.Pushed(repoDir)
+	s.refs.Invalidate(context.Background(), repoDir)
 }
 
 // mountAPI mounts the API door under api.Prefix.

@@ -14,6 +14,7 @@ import (
 	"github.com/gitgate/gitgate/hooks"
 	"github.com/gitgate/gitgate/housekeeping"
 	"github.com/gitgate/gitgate/packcache"
+	"github.com/gitgate/gitgate/refsnap"
 	"github.com/gitgate/gitgate/store"
 	"github.com/gitgate/gitgate/throttle"
 )
@@ -181,4 +182,37 @@ func (s *Server) newLimiter() (*gitop.Limiter, error) {
 	}
 	s.Metrics.Registry.MustRegister(l.Collectors()...)
 	return l, nil
+}
+
+// newRefs is the ref snapshot cache both Git doors answer ref
+// advertisements from (docs/repositories.md#ref-advertisements). On
+// PostgreSQL a push tells the other replicas to drop their snapshot of
+// the repository (docs/replicas.md).
+func (s *Server) newRefs() *refsnap.Cache {
+	served := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gitgate_ref_advertisements_total", Help: "Ref advertisements (v0/v1 info/refs, v2 ls-refs) by source: the ref snapshot or git.",
+	}, []string{"source"})
+	served.WithLabelValues(refsnap.SourceSnapshot)
+	served.WithLabelValues(refsnap.SourceGit)
+	s.Metrics.Registry.MustRegister(served)
+	c := &refsnap.Cache{Root: s.cfg.RepoRoot(), Log: s.log, Counted: func(source string) { served.WithLabelValues(source).Inc() }}
+	if s.DB.Dialect() == store.Postgres {
+		c.Notify = s.DB.NotifyRefs
+	}
+	return c
+}
+
+// followRefs drops the snapshots other replicas announce as changed, on
+// PostgreSQL, until release.
+func (s *Server) followRefs() {
+	if s.DB.Dialect() != store.Postgres {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.refs.Follow(ctx, s.DB.ListenRefs)
+	}()
+	s.stopRefs = func() { cancel(); <-done }
 }

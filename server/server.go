@@ -31,6 +31,7 @@ import (
 	"github.com/gitgate/gitgate/metrics"
 	"github.com/gitgate/gitgate/notify"
 	"github.com/gitgate/gitgate/packcache"
+	"github.com/gitgate/gitgate/refsnap"
 	"github.com/gitgate/gitgate/repos"
 	"github.com/gitgate/gitgate/sshserver"
 	"github.com/gitgate/gitgate/store"
@@ -55,6 +56,10 @@ type Server struct {
 	throttle     *throttle.Limiter
 	housekeeping *housekeeping.Scheduler
 	packCache    *packcache.Cache
+	// refs are the ref snapshots (git.go); stopRefs stops following the
+	// other replicas' ref changes.
+	refs     *refsnap.Cache
+	stopRefs func()
 
 	// lockouts are the Git doors' and the API's lockouts by scope;
 	// stopFollowing stops following the other replicas' counts
@@ -149,8 +154,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 			return nil, err
 		}
 	}
+	s.refs = s.newRefs()
 	s.gitOps = &gitop.Engine{Auth: s.Auth, Repos: s.Repos, Hooks: s.hooks, Runner: s.runner, Metrics: s.Metrics, Log: s.log,
-		AfterPush: s.refsChanged}
+		AfterPush: s.housekeeping.Pushed, Refs: s.refs}
 	if s.gitOps.Limiter, err = s.newLimiter(); err != nil {
 		return nil, err
 	}
@@ -176,6 +182,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		return nil, err
 	}
 	s.followLockouts()
+	s.followRefs()
 	s.httpServer = &http.Server{
 		Handler:           s.routes(gitHTTP, api),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -366,6 +373,9 @@ func (s *Server) release(ctx context.Context) error {
 	err := s.stopMail(ctx)
 	if s.stopFollowing != nil {
 		s.stopFollowing()
+	}
+	if s.stopRefs != nil {
+		s.stopRefs()
 	}
 	if s.housekeeping != nil {
 		err = errors.Join(err, s.housekeeping.Stop(ctx))

@@ -19,6 +19,7 @@ import (
 	"github.com/gitgate/gitgate/auth"
 	"github.com/gitgate/gitgate/gitop"
 	"github.com/gitgate/gitgate/gitproc"
+	"github.com/gitgate/gitgate/refsnap"
 )
 
 // Messages people see, worded after GitLab Shell.
@@ -113,14 +114,6 @@ func (s *Server) serveGit(ctx ssh.Context, sess ssh.Session, op *gitop.Op, log *
 		return s.refuseGit(sess, op, ref, log)
 	}
 	defer release()
-	// git reads a pipe we feed rather than the channel itself: os/exec
-	// waits for its own stdin copier, which would hang on a client that
-	// keeps its side open after git has exited.
-	stdin, feed, err := os.Pipe()
-	if err != nil {
-		log.Error("ssh git: stdin pipe", "err", err)
-		return gitop.Error, s.refuse(sess, msgInternal)
-	}
 	// A stalled client or an upload-pack input over the limit ends the
 	// run through runCtx, which kills git; cut says which.
 	runCtx, cancel := context.WithCancel(ctx)
@@ -135,23 +128,28 @@ func (s *Server) serveGit(ctx ssh.Context, sess ssh.Session, op *gitop.Op, log *
 	if max := s.cfg.UploadPackMaxInput; op.Service == gitproc.UploadPack && max > 0 {
 		in = &cappedReader{r: in, left: max, over: func() { cutFor(cutTooLarge) }}
 	}
-	go func() {
-		_, _ = io.Copy(feed, in)
-		feed.Close()
-	}()
+	out := progressWriter{w: gitop.CountingWriter{W: sess, N: &op.Out}, p: prog}
 	go prog.watch(runCtx, func() {
 		cutFor(cutStalled)
-		// A write blocked on the channel's window ends only with the
-		// connection.
+		// A write blocked on the channel's window, or a read of a
+		// client that sends nothing, ends only with the connection.
 		if st := stateOf(ctx); st != nil {
 			st.close()
 		}
 	})
-	run.Stdin = stdin
-	run.Stdout = progressWriter{w: gitop.CountingWriter{W: sess, N: &op.Out}, p: prog}
-	err = git.Run(runCtx, op, run)
+	var (
+		result gitop.Result
+		exit   int
+	)
+	// Protocol v2 of upload-pack is spoken here (v2.go); v0 and v1, and
+	// the other services, are git's. (Prepare drops v2 when the instance
+	// restricts fetches to reachable objects.)
+	if op.Service == gitproc.UploadPack && git.Refs != nil && refsnap.Version(run.Protocol) == 2 {
+		result, exit = s.serveV2(runCtx, sess, op, run, in, out, log)
+	} else {
+		result, exit = s.pipeGit(runCtx, sess, op, run, in, out, log)
+	}
 	cancel()
-	stdin.Close()
 	switch cut.Load() {
 	case cutStalled:
 		log.Info("ssh git: the client stalled; connection closed", "service", string(op.Service), "path", op.Path,
@@ -162,18 +160,26 @@ func (s *Server) serveGit(ctx ssh.Context, sess ssh.Session, op *gitop.Op, log *
 		s.sayBounded(ctx, sess, fmt.Sprintf("ERROR: Request too large: a fetch may send at most %d bytes of wants and haves.", s.cfg.UploadPackMaxInput))
 		return gitop.Denied, 1
 	}
-	var ee *gitproc.ExitError
-	switch {
-	case err == nil:
-		return gitop.OK, 0
-	case ctx.Err() != nil:
-		return gitop.ClientGone, 255
-	case errors.As(err, &ee):
-		// git has told the client why on stderr already.
-		return gitop.Error, ee.Code
+	return result, exit
+}
+
+// pipeGit runs git for the whole command, its input fed from in.
+func (s *Server) pipeGit(ctx context.Context, sess ssh.Session, op *gitop.Op, run gitproc.Command, in io.Reader, out io.Writer, log *slog.Logger) (gitop.Result, int) {
+	// git reads a pipe we feed rather than the channel itself: os/exec
+	// waits for its own stdin copier, which would hang on a client that
+	// keeps its side open after git has exited.
+	stdin, feed, err := os.Pipe()
+	if err != nil {
+		log.Error("ssh git: stdin pipe", "err", err)
+		return gitop.Error, s.refuse(sess, msgInternal)
 	}
-	log.Error("ssh git: run", "service", string(op.Service), "path", op.Path, "err", err)
-	return gitop.Error, s.refuse(sess, msgInternal)
+	defer stdin.Close()
+	go func() {
+		_, _ = io.Copy(feed, in)
+		feed.Close()
+	}()
+	run.Stdin, run.Stdout = stdin, out
+	return s.gitEnded(ctx, sess, op, s.deps.Git.Run(ctx, op, run), log)
 }
 
 // refuseGit words a refusal of gitop as GitLab Shell does. Without access

@@ -471,6 +471,33 @@ func TestReplicasBehaveAsOne(t *testing.T) {
 		}
 	})
 
+	t.Run("a push through A is listed at once by B and C from their ref snapshots", func(t *testing.T) {
+		listings := func() map[string]string {
+			out := map[string]string{}
+			for _, r := range others {
+				out[r.name+" http"] = c.mustGit("", nil, "ls-remote", c.httpURL(r, aliceAPI, "alice/proj"))
+				out[r.name+" ssh"] = c.mustGit("", c.keyEnv(keyPath, true), "ls-remote", c.sshURL(r, "alice/proj"))
+			}
+			return out
+		}
+		listings() // B and C now hold a snapshot of the repository
+		wt := t.TempDir()
+		c.mustGit(wt, nil, "clone", "-q", c.httpURL(A, aliceAPI, "alice/proj"), "w")
+		c.mustGit(filepath.Join(wt, "w"), nil, "commit", "-q", "--allow-empty", "-m", "listed")
+		c.mustGit(filepath.Join(wt, "w"), nil, "push", "-q", "origin", "HEAD:refs/heads/listed")
+		want := c.mustGit(filepath.Join(wt, "w"), nil, "rev-parse", "HEAD") + "\trefs/heads/listed"
+		for where, got := range listings() {
+			if !strings.Contains(got, want) {
+				t.Errorf("ls-remote through %s after a push through A:\n%s\nwant a line %q", where, got, want)
+			}
+		}
+		for _, r := range others {
+			if n := c.metric(r, `gitgate_ref_advertisements_total{source="snapshot"}`); n == 0 {
+				t.Errorf("%s served no advertisement from its ref snapshot", r.name)
+			}
+		}
+	})
+
 	// Tokens, keys and users are read from the database on every
 	// request: the first request to B or C after a change made through
 	// A (or the CLI) already sees it. Nothing caches them.
