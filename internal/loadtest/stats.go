@@ -56,6 +56,9 @@ type Flatness struct {
 // FlatnessOf computes the check over RSS samples of a run of length total.
 func FlatnessOf(samples []RSSSample, total time.Duration) Flatness {
 	w := min(time.Minute, total/5)
+	if w > time.Second {
+		w = w.Truncate(time.Second)
+	}
 	f := Flatness{Window: w}
 	if w <= 0 {
 		return f
