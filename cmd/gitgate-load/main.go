@@ -37,6 +37,7 @@ func run(args []string) int {
 	repos := fs.String("repos", "", "comma-separated repository names below the base URLs")
 	clients := fs.Int("clients", 64, "concurrent clients")
 	duration := fs.Duration("duration", time.Minute, "how long clients start operations")
+	minOps := fs.Int("min-ops", 0, "operations each client runs at least, however long they take")
 	mix := fs.String("mix", "clone=2,fetch=5,push=3", "weights of the operations")
 	pid := fs.Int("server-pid", 0, "server process whose process tree's memory is sampled (0: none)")
 	every := fs.Duration("sample", time.Second, "memory sampling interval")
@@ -45,6 +46,7 @@ func run(args []string) int {
 	title := fs.String("title", "", "report title (default: gitgate load test, DATE)")
 	work := fs.String("work", "", "scratch directory for the clients' repositories (default: a temporary one, removed)")
 	seed := fs.Int64("seed", 1, "seed of the clients' choices")
+	metricsURL := fs.String("metrics", "", "the server's metrics URL (e.g. http://127.0.0.1:8080/-/metrics): the report shows the pack cache's and git processes' counts")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -73,8 +75,8 @@ func run(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := loadtest.Run(ctx, loadtest.Config{HTTPBase: *httpBase, SSHBase: *sshBase, SSHKey: *sshKey, Repos: names,
-		Clients: *clients, Duration: *duration, Mix: m, ServerPID: *pid, SampleEvery: *every, OpTimeout: *opTimeout,
-		Work: scratch, Seed: *seed, Progress: os.Stderr})
+		Clients: *clients, Duration: *duration, MinOps: *minOps, Mix: m, ServerPID: *pid, SampleEvery: *every, OpTimeout: *opTimeout,
+		MetricsURL: *metricsURL, Work: scratch, Seed: *seed, Progress: os.Stderr})
 	if res == nil {
 		fmt.Fprintln(os.Stderr, "gitgate-load:", err)
 		return 2

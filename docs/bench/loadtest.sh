@@ -89,7 +89,7 @@ mkdir -p "$(dirname "$prefix")"
 status=0
 "$root/bin/gitgate-load" -http "$http" -ssh "ssh://git@$GITGATE_SSH_ADDR/load" -ssh-key "$work/load_key" \
     -repos "$(IFS=,; echo "${repos[*]}")" -clients "$clients" -duration "$duration" -mix "${LOAD_MIX:-clone=2,fetch=5,push=3}" \
-    -server-pid "$pid" -out "$prefix" -title "$title" -work "$work/clients" || status=$?
+    -server-pid "$pid" -metrics "http://$GITGATE_HTTP_ADDR/-/metrics" -out "$prefix" -title "$title" -work "$work/clients" || status=$?
 if ! kill -0 "$pid" 2>/dev/null; then
     echo "loadtest: the server died during the run:" >&2; tail -20 "$work/serve.log" >&2; status=1
 fi

@@ -55,6 +55,9 @@ type Config struct {
 	// Clients run at once, each one operation after another, for Duration.
 	Clients  int
 	Duration time.Duration
+	// MinOps makes each client run at least that many operations,
+	// however long they take.
+	MinOps int
 	// Mix weighs the operations (OpClone, OpFetch, OpPush).
 	Mix map[string]int
 	// ServerPID, when set, is the server whose process tree's memory is
@@ -64,6 +67,9 @@ type Config struct {
 	// OpTimeout bounds one operation (default 5 minutes); operations
 	// running at the end of Duration are waited for, up to it.
 	OpTimeout time.Duration
+	// MetricsURL, when set, is the server's Prometheus endpoint: the
+	// report shows what the pack cache and git processes did meanwhile.
+	MetricsURL string
 	// Work is a scratch directory for the clients' repositories.
 	Work string
 	// Seed makes the clients' choices repeatable.
@@ -92,6 +98,11 @@ type Result struct {
 	RSS     []RSSSample
 	// RSSError tells why memory could not be sampled, if it could not.
 	RSSError string
+	// MetricsBefore and MetricsAfter are the server's samples of
+	// metricPrefixes before and after the load; MetricsError tells why
+	// they could not be read, if they could not.
+	MetricsBefore, MetricsAfter map[string]float64
+	MetricsError                string
 }
 
 // Errors are the failed operations.
@@ -178,7 +189,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			" -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ControlMaster=no -o ControlPath=none")
 	}
 
-	res := &Result{Config: cfg, Started: time.Now()}
+	res := &Result{Config: cfg}
+	if cfg.MetricsURL != "" {
+		var err error
+		if res.MetricsBefore, err = scrapeMetrics(ctx, cfg.MetricsURL); err != nil {
+			res.MetricsError = err.Error()
+		}
+	}
+	res.Started = time.Now()
 	start := res.Started
 	since := func() time.Duration { return time.Since(start) }
 
@@ -253,6 +271,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	stopSampling()
 	sampler.Wait()
 	sort.Slice(res.Ops, func(a, b int) bool { return res.Ops[a].Start < res.Ops[b].Start })
+	if cfg.MetricsURL != "" && res.MetricsError == "" {
+		var err error
+		if res.MetricsAfter, err = scrapeMetrics(ctx, cfg.MetricsURL); err != nil {
+			res.MetricsError = err.Error()
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("load run interrupted: %w", err)
 	}
@@ -274,7 +298,7 @@ type client struct {
 }
 
 func (c *client) loop(ctx context.Context, deadline time.Time, since func() time.Duration, record func(Op)) {
-	for time.Now().Before(deadline) && ctx.Err() == nil {
+	for n := 0; (time.Now().Before(deadline) || n < c.cfg.MinOps) && ctx.Err() == nil; n++ {
 		kind, repo := c.next()
 		door, base := c.door()
 		o := Op{Client: c.id, Kind: kind, Door: door, Repo: repo, Start: since()}

@@ -47,8 +47,8 @@ func loadServer(t *testing.T) (env *testenv.Env, httpBase, sshBase, key string) 
 func TestTwoClientsCloneFetchAndPushOverBothDoorsWithoutErrors(t *testing.T) {
 	env, httpBase, sshBase, key := loadServer(t)
 	res, err := loadtest.Run(context.Background(), loadtest.Config{HTTPBase: httpBase, SSHBase: sshBase, SSHKey: key,
-		Repos: []string{"r1", "r2"}, Clients: 2, Duration: 4 * time.Second, ServerPID: os.Getpid(),
-		SampleEvery: 200 * time.Millisecond, Work: t.TempDir(), Seed: 1})
+		Repos: []string{"r1", "r2"}, Clients: 2, Duration: time.Second, MinOps: 10, ServerPID: os.Getpid(),
+		SampleEvery: 200 * time.Millisecond, MetricsURL: env.URL + "/-/metrics", Work: t.TempDir(), Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,8 @@ func TestTwoClientsCloneFetchAndPushOverBothDoorsWithoutErrors(t *testing.T) {
 	if err := res.WriteMarkdown(&md, "test run"); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"errors: **0** of", "| clone | http |", "| push | ssh |", "| all | both |", "memory flat after warm-up"} {
+	for _, want := range []string{"errors: **0** of", "| clone | http |", "| push | ssh |", "| all | both |", "memory flat after warm-up",
+		"| `gitgate_pack_cache_requests_total{result=\"miss\"}` |", "| `gitgate_pack_cache_bytes` |"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("the report lacks %q:\n%s", want, md.String())
 		}

@@ -131,6 +131,17 @@ func (r *Result) WriteMarkdown(w io.Writer, title string) error {
 	for _, row := range r.Table() {
 		fmt.Fprintf(&b, "| %s | %s | %d | %d | %s | %s | %s |\n", row.Kind, row.Door, row.Runs, row.Failed, secs(row.P50), secs(row.P99), secs(row.Max))
 	}
+	if changes := r.MetricChanges(); len(changes) > 0 || r.MetricsError != "" {
+		b.WriteString("\n## Server metrics before and after\n\n")
+		if r.MetricsError != "" {
+			fmt.Fprintf(&b, "Not read: %s\n", r.MetricsError)
+		} else {
+			b.WriteString("| sample | before | after | change |\n|---|---|---|---|\n")
+			for _, m := range changes {
+				fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", m.Sample, num(m.Before), num(m.After), num(m.After-m.Before))
+			}
+		}
+	}
 	if len(errs) > 0 {
 		fmt.Fprintf(&b, "\n## Errors (the first %d of %d)\n\n", min(len(errs), MaxErrorLines), len(errs))
 		for _, o := range errs[:min(len(errs), MaxErrorLines)] {
@@ -140,6 +151,8 @@ func (r *Result) WriteMarkdown(w io.Writer, title string) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 func pass(ok bool) string {
 	if ok {

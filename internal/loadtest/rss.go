@@ -21,23 +21,28 @@ type RSSSample struct {
 // TreeRSS sums the resident memory of pid and its descendants, read from
 // /proc (Linux). It fails when pid itself is gone.
 func TreeRSS(pid int) (rss int64, procs int, err error) {
-	parents, err := processParents()
-	if err != nil {
-		return 0, 0, err
-	}
-	if _, ok := parents[pid]; !ok {
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
 		return 0, 0, fmt.Errorf("process %d is not running", pid)
 	}
-	children := map[int][]int{}
-	for p, pp := range parents {
-		children[pp] = append(children[pp], p)
+	children := childrenOf
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid)); err != nil {
+		// A kernel without the children files: scan every process.
+		parents, err := processParents()
+		if err != nil {
+			return 0, 0, err
+		}
+		byParent := map[int][]int{}
+		for p, pp := range parents {
+			byParent[pp] = append(byParent[pp], p)
+		}
+		children = func(p int) []int { return byParent[p] }
 	}
 	page := int64(os.Getpagesize())
 	queue := []int{pid}
 	for len(queue) > 0 {
 		p := queue[0]
 		queue = queue[1:]
-		queue = append(queue, children[p]...)
+		queue = append(queue, children(p)...)
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/statm", p))
 		if err != nil {
 			continue // it ended meanwhile
@@ -54,6 +59,25 @@ func TreeRSS(pid int) (rss int64, procs int, err error) {
 		procs++
 	}
 	return rss, procs, nil
+}
+
+// childrenOf lists the children of every thread of p: reading only the
+// tree is far cheaper than scanning every process on a busy machine.
+func childrenOf(p int) []int {
+	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", p))
+	var out []int
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, field := range bytes.Fields(b) {
+			if c, err := strconv.Atoi(string(field)); err == nil {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
 }
 
 // processParents maps every running process to its parent.

@@ -2,6 +2,8 @@ package loadtest
 
 import (
 	"math"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 )
@@ -137,5 +139,27 @@ func TestSeriesTakesTheP99OfTheOperationsEndedInTheWindow(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("point %d = %+v, want %+v", i, got[i], want[i])
 		}
+	}
+}
+
+func TestTreeRSSCountsTheProcessAndItsChildren(t *testing.T) {
+	alone, n, err := TreeRSS(os.Getpid())
+	if err != nil || alone <= 0 || n < 1 {
+		t.Fatalf("this process: %d bytes in %d processes, %v", alone, n, err)
+	}
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	withChild, m, err := TreeRSS(os.Getpid())
+	if err != nil || m != n+1 {
+		t.Fatalf("with a child: %d processes (%v), want %d", m, err, n+1)
+	}
+	if withChild <= 0 {
+		t.Fatalf("with a child: %d bytes", withChild)
+	}
+	if _, _, err := TreeRSS(1 << 30); err == nil {
+		t.Fatal("a process that does not exist has a memory")
 	}
 }
