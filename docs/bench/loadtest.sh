@@ -80,7 +80,8 @@ done
 # Let the housekeeping the seeding pushes scheduled finish first: the
 # load measures the steady state, not the first repacks.
 for _ in $(seq 1 120); do
-    curl -fsS "http://$GITGATE_HTTP_ADDR/-/metrics" | grep -q '^gitgate_housekeeping_pending 0$' && break
+    m=$(curl -fsS "http://$GITGATE_HTTP_ADDR/-/metrics" || true)
+    grep -q '^gitgate_housekeeping_pending 0$' <<< "$m" && break
     sleep 1
 done
 
@@ -92,6 +93,10 @@ status=0
     -server-pid "$pid" -metrics "http://$GITGATE_HTTP_ADDR/-/metrics" -out "$prefix" -title "$title" -work "$work/clients" || status=$?
 if ! kill -0 "$pid" 2>/dev/null; then
     echo "loadtest: the server died during the run:" >&2; tail -20 "$work/serve.log" >&2; status=1
+fi
+if [ "$status" != 0 ]; then
+    cp "$work/serve.log" "$prefix.serve.log"
+    echo "loadtest: the server's log (warnings and errors): $prefix.serve.log" >&2
 fi
 echo "loadtest: report $prefix.md, time series $prefix.csv, plot $prefix.png" >&2
 exit $status
