@@ -10,7 +10,7 @@ DATE      ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 BUILDINFO := github.com/gitgate/gitgate/internal/buildinfo
 LDFLAGS   := -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT) -X $(BUILDINFO).date=$(DATE)
 
-.PHONY: run test build lint bench readme docs screenshots clean
+.PHONY: run test build lint bench loadtest soak readme docs screenshots clean
 
 ## run: build and start a server with the defaults (SQLite and repositories in ./data)
 run: build
@@ -29,6 +29,18 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+## loadtest: LOAD_CLIENTS (64) mixed git clients (clone, fetch, push; HTTP and SSH) for LOAD_DURATION (60s)
+## against a throwaway server; report in /tmp/gitgate-loadtest-DATE.md (docs/benchmarks.md)
+LOAD_CLIENTS  ?= 64
+LOAD_DURATION ?= 60s
+loadtest:
+	docs/bench/loadtest.sh -c $(LOAD_CLIENTS) -d $(LOAD_DURATION)
+
+## soak: SOAK_CLIENTS (16) clients for 10 minutes against one server; writes docs/bench/soak-DATE.md, .csv and .png
+SOAK_CLIENTS ?= 16
+soak:
+	docs/bench/loadtest.sh -c $(SOAK_CLIENTS) -d 10m -o docs/bench/soak-$$(date +%F) -t "gitgate soak run, $(SOAK_CLIENTS) clients for 10 minutes, $$(date -u +%F)"
 
 ## readme: regenerate README.md's configuration table from server/configtable.go
 readme:

@@ -41,6 +41,11 @@ type Metrics struct {
 	// PackCacheRequests counts pack-objects requests by result
 	// (hit|shared|miss|bypass).
 	PackCacheRequests *prometheus.CounterVec
+	// PackCacheBytes is the size of the packs the cache holds on disk;
+	// PackCacheEvictions counts the packs it deleted, by reason
+	// (age|size|too_big).
+	PackCacheBytes     prometheus.Gauge
+	PackCacheEvictions *prometheus.CounterVec
 	// ExpiryMails counts token and SSH key expiry mails by kind
 	// (token_expiring|token_expired|ssh_key_expiring|ssh_key_expired) and
 	// result (queued|sent|retry|failed); OutboxPending is the number of
@@ -92,6 +97,12 @@ func New() *Metrics {
 		PackCacheRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gitgate_pack_cache_requests_total", Help: "Packs asked of the shared pack cache, by result (hit, shared, miss, bypass).",
 		}, []string{"result"}),
+		PackCacheBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gitgate_pack_cache_bytes", Help: "Bytes of the packs the shared pack cache holds on disk, those being produced included.",
+		}),
+		PackCacheEvictions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gitgate_pack_cache_evictions_total", Help: "Packs the shared pack cache deleted, by reason (age, size, too_big).",
+		}, []string{"reason"}),
 		ExpiryMails: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gitgate_token_expiry_mails_total", Help: "Token and SSH key expiry mails by kind and result (queued, sent, retry, failed).",
 		}, []string{"kind", "result"}),
@@ -100,6 +111,7 @@ func New() *Metrics {
 		}),
 	}
 	r.MustRegister(m.ExpiryMails, m.OutboxPending)
+	r.MustRegister(m.PackCacheBytes, m.PackCacheEvictions)
 	r.MustRegister(m.HTTPRequests, m.GitOperations, m.GitDuration, m.GitBytes, m.GitProcesses, m.GitProcessesStarted, m.AuthAttempts,
 		m.SSHSessions, m.SSHSessionsTotal, m.ThrottledRequests, m.HousekeepingJobs, m.PackCacheRequests)
 	return m

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gitgate/gitgate/gitproc"
@@ -53,17 +54,20 @@ func runHook(args []string, dir, sock string, stdin io.Reader, stdout, stderr io
 	if err := writeRequest(conn, &request{dir: dir, args: args, input: input}); err != nil {
 		return self()
 	}
-	br := bufio.NewReader(conn)
-	line, err := br.ReadString('\n')
-	path, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), "F ")
+	line, f, br, err := readFollow(conn)
+	if f != nil {
+		defer f.Close()
+	}
+	path, ok := strings.CutPrefix(line, "F ")
 	if err != nil || !ok {
 		return self()
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return self()
+	if f == nil {
+		if f, err = os.Open(path); err != nil {
+			return self()
+		}
+		defer f.Close()
 	}
-	defer f.Close()
 	status := make(chan string, 1)
 	go func() {
 		s, _ := br.ReadString('\n')
@@ -78,6 +82,39 @@ func runHook(args []string, dir, sock string, stdin io.Reader, stdout, stderr io
 	}
 	fmt.Fprintf(stderr, "gitgate: shared pack: %v\n", err)
 	return 1
+}
+
+// readFollow reads the server's first line and the descriptor sent with
+// it, if any; the reader returned continues after the line.
+func readFollow(conn net.Conn) (string, *os.File, *bufio.Reader, error) {
+	uc, ok := conn.(*net.UnixConn)
+	if !ok {
+		br := bufio.NewReader(conn)
+		line, err := br.ReadString('\n')
+		return strings.TrimSuffix(line, "\n"), nil, br, err
+	}
+	buf := make([]byte, 4096)
+	oob := make([]byte, syscall.CmsgSpace(4))
+	n, oobn, _, _, err := uc.ReadMsgUnix(buf, oob)
+	var f *os.File
+	if oobn > 0 {
+		if msgs, perr := syscall.ParseSocketControlMessage(oob[:oobn]); perr == nil && len(msgs) > 0 {
+			if fds, perr := syscall.ParseUnixRights(&msgs[0]); perr == nil && len(fds) > 0 {
+				f = os.NewFile(uintptr(fds[0]), "pack")
+				for _, fd := range fds[1:] {
+					syscall.Close(fd)
+				}
+			}
+		}
+	}
+	// The line normally arrives whole; the rest of it, or the status
+	// line after it, is read from the stream.
+	br := bufio.NewReader(io.MultiReader(bytes.NewReader(buf[:n]), conn))
+	if err != nil && n == 0 {
+		return "", f, br, err
+	}
+	line, err := br.ReadString('\n')
+	return strings.TrimSuffix(line, "\n"), f, br, err
 }
 
 // follow copies f to stdout as it grows until the producer's status says

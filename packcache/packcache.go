@@ -12,6 +12,13 @@
 // The pack is produced by the server process, not by the hook of the first
 // request: a client that disconnects has its upload-pack and hook killed,
 // and that must not break the others following the same pack.
+//
+// The files on disk are bounded by Config.MaxBytes: finished packs are
+// deleted oldest first when the cache would grow beyond it, and a pack that
+// alone is bigger is streamed to those following it but not kept. The
+// server hands each hook an open descriptor of the file along with its
+// name, so a deletion never takes a pack from a hook reading it: on Linux
+// an unlinked file stays readable through the descriptors open on it.
 package packcache
 
 import (
@@ -27,8 +34,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gitgate/gitgate/gitproc"
@@ -44,6 +53,13 @@ const EnvSocket = gitproc.EnvPackCacheSocket
 // TTL is how long a finished pack is served from the cache.
 const TTL = 5 * time.Minute
 
+// DefaultMaxBytes bounds the packs on disk when Config.MaxBytes is unset.
+const DefaultMaxBytes = 1 << 30
+
+// sweepInterval is how often the packs being produced are measured (they
+// grow on disk, written by pack-objects itself) and old ones deleted.
+const sweepInterval = time.Second
+
 // maxInput bounds the object list of a shared request; a larger one is
 // packed by the hook itself (such requests are not alike anyway).
 const maxInput = 16 << 20
@@ -56,6 +72,13 @@ const (
 	ResultBypass = "bypass" // not cacheable: the hook packed by itself
 )
 
+// Reasons a finished pack is deleted, for metrics.
+const (
+	EvictedAge    = "age"     // older than TTL
+	EvictedSize   = "size"    // the oldest, to stay within MaxBytes
+	EvictedTooBig = "too_big" // bigger than MaxBytes by itself: streamed, not kept
+)
+
 // Cache is the server side: it produces packs into files under dir and
 // tells hooks which file to follow.
 type Cache struct {
@@ -64,6 +87,11 @@ type Cache struct {
 	gitBin  string
 	log     *slog.Logger
 	counted func(result string)
+	// maxBytes bounds the bytes of the files in entries.
+	maxBytes int64
+	now      func() time.Time
+	sized    func(bytes int64)
+	evicted  func(reason string)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -75,10 +103,15 @@ type Cache struct {
 }
 
 type entry struct {
+	key     string
 	path    string        // the file followers read
 	done    chan struct{} // closed when the producer ended
 	failed  bool
 	created time.Time
+	// out is the producer's file while pack-objects writes it (its size
+	// is read from there); size is the final size once done is closed.
+	out  *os.File
+	size int64
 }
 
 // Config tunes New.
@@ -90,6 +123,15 @@ type Config struct {
 	Log      *slog.Logger
 	// Counted, when set, is told every request's result.
 	Counted func(result string)
+	// MaxBytes bounds the packs on disk, those being produced included
+	// (default DefaultMaxBytes).
+	MaxBytes int64
+	// Sized, when set, is told the bytes of the packs on disk whenever
+	// they are measured; Evicted is told every deletion's reason.
+	Sized   func(bytes int64)
+	Evicted func(reason string)
+	// Now is the clock that ages packs (default time.Now).
+	Now func() time.Time
 }
 
 // New starts a cache listening on cfg.Socket.
@@ -99,6 +141,12 @@ func New(cfg Config) (*Cache, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = DefaultMaxBytes
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("pack cache directory: %w", err)
@@ -124,6 +172,7 @@ func New(cfg Config) (*Cache, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Cache{dir: cfg.Dir, root: root, gitBin: cfg.GitBin, log: cfg.Log, counted: cfg.Counted,
+		maxBytes: cfg.MaxBytes, now: cfg.Now, sized: cfg.Sized, evicted: cfg.Evicted,
 		ctx: ctx, cancel: cancel, ln: ln, entries: map[string]*entry{}}
 	c.wg.Add(2)
 	go c.serve()
@@ -184,8 +233,9 @@ func (c *Cache) serve() {
 	}
 }
 
-// handle answers one hook: "F <path>\n" to follow, then (after the
-// producer ends) "0\n" or "1\n"; or "B\n" to pack by itself.
+// handle answers one hook: "F <path>\n" to follow, with an open
+// descriptor of the file attached, then (after the producer ends) "0\n"
+// or "1\n"; or "B\n" to pack by itself.
 func (c *Cache) handle(conn net.Conn) {
 	req, err := readRequest(bufio.NewReader(conn))
 	if err != nil || !c.acceptable(req) {
@@ -193,9 +243,17 @@ func (c *Cache) handle(conn net.Conn) {
 		fmt.Fprint(conn, "B\n")
 		return
 	}
-	e, result := c.entryFor(req)
+	e, f, result, err := c.entryFor(req)
+	if err != nil {
+		c.log.Warn("pack cache: create file", "err", err)
+		c.count(ResultBypass)
+		fmt.Fprint(conn, "B\n")
+		return
+	}
 	c.count(result)
-	if _, err := fmt.Fprintf(conn, "F %s\n", e.path); err != nil {
+	err = sendFollow(conn, e.path, f)
+	f.Close()
+	if err != nil {
 		return
 	}
 	select {
@@ -269,46 +327,69 @@ func key(r *request) string {
 	return hex.EncodeToString(sum.Sum(nil))
 }
 
-// entryFor returns the pack for r: cached, in production, or started now.
-func (c *Cache) entryFor(r *request) (*entry, string) {
+// sendFollow tells a hook to follow the pack at path, passing f, open on
+// it, along: the hook then reads the pack even if it is deleted before the
+// hook could open it by name.
+func sendFollow(conn net.Conn, path string, f *os.File) error {
+	msg := []byte("F " + path + "\n")
+	uc, ok := conn.(*net.UnixConn)
+	if !ok {
+		_, err := conn.Write(msg)
+		return err
+	}
+	_, _, err := uc.WriteMsgUnix(msg, syscall.UnixRights(int(f.Fd())), nil)
+	return err
+}
+
+// entryFor returns the pack for r (cached, in production, or started now)
+// and a descriptor open on its file for the hook; files are created and
+// deleted under c.mu, so the file is there to open.
+func (c *Cache) entryFor(r *request) (*entry, *os.File, string, error) {
 	k := key(r)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.entries[k]; ok && time.Since(e.created) < TTL {
+	if e, ok := c.entries[k]; ok {
 		select {
 		case <-e.done:
-			if !e.failed {
-				return e, ResultHit
+			// Failed packs are never kept (finish), so this one is good.
+			if c.now().Sub(e.created) < TTL {
+				if f, err := os.Open(e.path); err == nil {
+					return e, f, ResultHit, nil
+				}
 			}
+			c.removeLocked(e, EvictedAge)
 		default:
-			return e, ResultShared
+			// Joined whatever its age: a pack being produced is the
+			// one this request wants.
+			if f, err := os.Open(e.path); err == nil {
+				return e, f, ResultShared, nil
+			}
 		}
 	}
-	if old, ok := c.entries[k]; ok {
-		select {
-		case <-old.done:
-			_ = os.Remove(old.path)
-		default:
-		}
+	e := &entry{key: k, path: filepath.Join(c.dir, k+fmt.Sprintf(".%d.pack", time.Now().UnixNano())), done: make(chan struct{}), created: c.now()}
+	out, err := os.OpenFile(e.path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, nil, "", err
 	}
-	e := &entry{path: filepath.Join(c.dir, k+fmt.Sprintf(".%d.pack", time.Now().UnixNano())), done: make(chan struct{}), created: time.Now()}
+	f, err := os.Open(e.path)
+	if err != nil {
+		out.Close()
+		_ = os.Remove(e.path)
+		return nil, nil, "", err
+	}
+	e.out = out
 	c.entries[k] = e
 	c.wg.Add(1)
 	go c.produce(r, e)
-	return e, ResultMiss
+	return e, f, ResultMiss, nil
 }
 
 // produce runs pack-objects into e's file.
 func (c *Cache) produce(r *request, e *entry) {
 	defer c.wg.Done()
-	defer close(e.done)
-	f, err := os.OpenFile(e.path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		e.failed = true
-		c.log.Warn("pack cache: create file", "err", err)
-		return
-	}
+	f := e.out
 	defer f.Close()
+	defer c.finish(e)
 	// The arguments are those acceptable let through.
 	g := gitproc.Git().WithBin(c.gitBin).WithDir(r.dir)
 	for _, a := range r.args[1:] {
@@ -322,10 +403,81 @@ func (c *Cache) produce(r *request, e *entry) {
 	}
 }
 
-// janitor forgets and deletes packs older than TTL.
+// finish records the end of e's producer: its final size, and whether it
+// is kept at all.
+func (c *Cache) finish(e *entry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, err := e.out.Stat(); err == nil {
+		e.size = st.Size()
+	} else {
+		e.failed = true
+	}
+	e.out = nil
+	close(e.done)
+	switch {
+	case e.failed:
+		c.removeLocked(e, "")
+	case e.size > c.maxBytes:
+		c.removeLocked(e, EvictedTooBig)
+	}
+	c.sweepLocked()
+}
+
+// removeLocked forgets a finished e and deletes its file; hooks reading
+// it keep their descriptors. reason, unless empty, is counted.
+func (c *Cache) removeLocked(e *entry, reason string) {
+	if c.entries[e.key] == e {
+		delete(c.entries, e.key)
+	}
+	_ = os.Remove(e.path)
+	if reason != "" && c.evicted != nil {
+		c.evicted(reason)
+	}
+}
+
+// sweepLocked deletes finished packs older than TTL, then the oldest
+// finished ones while the files on disk exceed maxBytes. Packs being
+// produced are counted at their current size but never deleted: their
+// followers may not have opened them yet and they are needed anyway.
+func (c *Cache) sweepLocked() {
+	var total int64
+	var finished []*entry
+	now := c.now()
+	for _, e := range c.entries {
+		if e.out != nil {
+			if st, err := e.out.Stat(); err == nil {
+				total += st.Size()
+			}
+			continue
+		}
+		if now.Sub(e.created) >= TTL {
+			c.removeLocked(e, EvictedAge)
+			continue
+		}
+		total += e.size
+		finished = append(finished, e)
+	}
+	if total > c.maxBytes {
+		slices.SortFunc(finished, func(a, b *entry) int { return a.created.Compare(b.created) })
+		for _, e := range finished {
+			if total <= c.maxBytes {
+				break
+			}
+			c.removeLocked(e, EvictedSize)
+			total -= e.size
+		}
+	}
+	if c.sized != nil {
+		c.sized(total)
+	}
+}
+
+// janitor measures the packs being produced and applies TTL and
+// maxBytes every sweepInterval.
 func (c *Cache) janitor() {
 	defer c.wg.Done()
-	t := time.NewTicker(TTL / 5)
+	t := time.NewTicker(sweepInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -334,17 +486,7 @@ func (c *Cache) janitor() {
 		case <-t.C:
 		}
 		c.mu.Lock()
-		for k, e := range c.entries {
-			select {
-			case <-e.done:
-				if time.Since(e.created) >= TTL {
-					delete(c.entries, k)
-					// A hook still reading keeps its open file.
-					_ = os.Remove(e.path)
-				}
-			default:
-			}
-		}
+		c.sweepLocked()
 		c.mu.Unlock()
 	}
 }

@@ -84,6 +84,8 @@ type Config struct {
 
 	HousekeepingDelay time.Duration
 	DisablePackCache  bool
+	// PackCacheMaxBytes bounds the pack cache's files on disk.
+	PackCacheMaxBytes int
 	// CacheDir is this process's own scratch directory (the pack cache
 	// and its socket); empty makes a new one under <DataDir>/cache for
 	// each process (cachedir.go).

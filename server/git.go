@@ -137,6 +137,9 @@ func (s *Server) startPackCache() error {
 		Socket:   sock,
 		Log:      s.log,
 		Counted:  func(result string) { s.Metrics.PackCacheRequests.WithLabelValues(result).Inc() },
+		MaxBytes: int64(s.cfg.PackCacheMaxBytes),
+		Sized:    func(bytes int64) { s.Metrics.PackCacheBytes.Set(float64(bytes)) },
+		Evicted:  func(reason string) { s.Metrics.PackCacheEvictions.WithLabelValues(reason).Inc() },
 	})
 	if err != nil {
 		return fmt.Errorf("pack cache: %w", err)
