@@ -29,8 +29,11 @@ const (
 	ProtectionDevCanInitialPush BranchProtection = 4
 )
 
-// DefaultBranchProtection is GitLab's default: fully protected.
-const DefaultBranchProtection = ProtectionFull
+// DefaultBranchProtection is 4, not GitLab's 2: maintainers push to the
+// default branch, and a developer may still make the first push into an
+// empty repository, which gitgate has always allowed
+// (docs/permissions.md#default-branch-protection).
+const DefaultBranchProtection = ProtectionDevCanInitialPush
 
 // ParseBranchProtection reads a value from 0 to 4.
 func ParseBranchProtection(s string) (BranchProtection, error) {

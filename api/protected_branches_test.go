@@ -142,8 +142,8 @@ func TestClientGoProtectedBranches(t *testing.T) {
 func TestDefaultBranchProtectionSettingThroughTheAPI(t *testing.T) {
 	f := newFixture(t, testenv.Options{})
 	admin := f.client(f.adminToken)
-	if st := ans(admin.Settings.GetSettings()).must(t); st.DefaultBranchProtection != 2 {
-		t.Fatalf("default_branch_protection defaults to %d, want 2", st.DefaultBranchProtection)
+	if st := ans(admin.Settings.GetSettings()).must(t); st.DefaultBranchProtection != 4 {
+		t.Fatalf("default_branch_protection defaults to %d, want 4", st.DefaultBranchProtection)
 	}
 	st := ans(admin.Settings.UpdateSettings(&gitlab.UpdateSettingsOptions{DefaultBranchProtection: gitlab.Ptr(int64(1))})).must(t)
 	if st.DefaultBranchProtection != 1 {
@@ -157,7 +157,7 @@ func TestDefaultBranchProtectionSettingThroughTheAPI(t *testing.T) {
 	}
 	r := f.do(req{method: "PUT", path: "/application/settings", token: f.adminToken, body: `{"default_branch_protection":null}`})
 	expect(t, "reset", r, 200, "")
-	if m := r.obj(t); m["default_branch_protection"] != float64(2) {
+	if m := r.obj(t); m["default_branch_protection"] != float64(4) {
 		t.Fatalf("after reset %s", r.body)
 	}
 }

@@ -80,22 +80,22 @@ func TestForcePushToAnUnprotectedBranch(t *testing.T) {
 	}
 }
 
-// Where default_branch_protection is 4 (GitLab's "fully protected after
-// the initial push"), a developer makes the first push of the default
-// branch; under the default, 2, only a maintainer may.
+// Under the default default_branch_protection, 4 (GitLab's "fully
+// protected after the initial push"), a developer makes the first push of
+// the default branch; where it is 2, only a maintainer may.
 func TestDeveloperCreatesTheDefaultBranchOfAnEmptyRepository(t *testing.T) {
 	f := newFixture(t, store.SQLite, nil)
-	f.Project("grp/full", access.Private)
+	f.Project("grp/empty", access.Private)
 	wt := f.WorkTree()
+	f.MustGit(wt, "push", "-q", f.url("developer", "grp/empty"), "main")
+	if _, err := f.Server.Auth.UpdateSettings(context.Background(), map[string]string{auth.SettingDefaultBranchProtection: "2"}); err != nil {
+		t.Fatal(err)
+	}
+	f.Project("grp/full", access.Private)
 	r := f.Git(wt, "push", f.url("developer", "grp/full"), "main")
 	if want := "(protected branch main: only maintainers may push)"; r.Err == nil || !strings.Contains(r.Stderr, want) {
 		t.Fatalf("first push under protection 2: err=%v, stderr:\n%s\nwant %q", r.Err, r.Stderr, want)
 	}
-	if _, err := f.Server.Auth.UpdateSettings(context.Background(), map[string]string{auth.SettingDefaultBranchProtection: "4"}); err != nil {
-		t.Fatal(err)
-	}
-	f.Project("grp/empty", access.Private)
-	f.MustGit(wt, "push", "-q", f.url("developer", "grp/empty"), "main")
 	// The second push to main is an ordinary protected-branch push.
 	f.commit(t, wt, "b.txt", "b")
 	r = f.Git(wt, "push", f.url("developer", "grp/empty"), "main")
