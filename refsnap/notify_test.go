@@ -45,13 +45,7 @@ func TestInvalidationReachesOtherReplicasThroughPostgres(t *testing.T) {
 	root := filepath.Dir(dir)
 	// Old mtimes everywhere, so that the snapshot is not too recent to
 	// keep (racy).
-	old := time.Now().Add(-time.Hour)
-	_ = filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
-		if err == nil {
-			err = os.Chtimes(p, old, old)
-		}
-		return err
-	})
+	age(t, dir)
 
 	a := &refsnap.Cache{Root: root, Notify: dbA.NotifyRefs}
 	b := &refsnap.Cache{Root: root}

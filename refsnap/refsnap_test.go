@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gitgate/gitgate/gitproc"
 	"github.com/gitgate/gitgate/refsnap"
@@ -73,7 +74,7 @@ func lsRefsRequest(args ...string) []byte {
 }
 
 // fixtures builds the repositories the identity test compares on.
-func fixtures(t *testing.T, withMany bool) map[string]string {
+func fixtures(t testing.TB, withMany bool) map[string]string {
 	t.Helper()
 	root := t.TempDir()
 	work := filepath.Join(root, "work")
@@ -341,12 +342,47 @@ func TestUnusualRepositoriesAreLeftToGit(t *testing.T) {
 	}
 }
 
-func write(t *testing.T, path, content string) {
+func write(t testing.TB, path, content string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// BenchmarkAdvertisementFromSnapshot is the cost of one v0 advertisement
+// from a cached snapshot: the stat check of its files and the rendering.
+func BenchmarkAdvertisementFromSnapshot(b *testing.B) {
+	for _, name := range []string{"typical", "10k refs, packed and loose"} {
+		b.Run(name, func(b *testing.B) {
+			dir := fixtures(b, true)[name]
+			// Old enough for the snapshot to be kept (not racy).
+			age(b, dir)
+			c := &refsnap.Cache{}
+			ctx := context.Background()
+			c.Learn(ctx, dir, "", nil, gitAdvertisement(b, dir, "", nil))
+			b.ResetTimer()
+			for range b.N {
+				if _, ok, err := c.Advertisement(ctx, dir, "", nil); !ok || err != nil {
+					b.Fatalf("ok=%v err=%v", ok, err)
+				}
+			}
+		})
+	}
+}
+
+// age sets every mtime under dir an hour back.
+func age(t testing.TB, dir string) {
+	t.Helper()
+	old := time.Now().Add(-time.Hour)
+	if err := filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+		if err == nil {
+			err = os.Chtimes(p, old, old)
+		}
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 }

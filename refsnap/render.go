@@ -21,7 +21,9 @@ func writePkt(b *bytes.Buffer, parts ...string) error {
 	if n > maxPktPayload {
 		return errTooLong
 	}
-	fmt.Fprintf(b, "%04x", n+4)
+	n += 4
+	const hexDigits = "0123456789abcdef"
+	b.Write([]byte{hexDigits[n>>12&0xf], hexDigits[n>>8&0xf], hexDigits[n>>4&0xf], hexDigits[n&0xf]})
 	for _, p := range parts {
 		b.WriteString(p)
 	}
