@@ -10,7 +10,7 @@ DATE      ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 BUILDINFO := github.com/gitgate/gitgate/internal/buildinfo
 LDFLAGS   := -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT) -X $(BUILDINFO).date=$(DATE)
 
-.PHONY: run test build lint bench readme docs screenshots clean
+.PHONY: run test build lint bench fuzz fuzz-ci readme docs screenshots clean
 
 ## run: build and start a server with the defaults (SQLite and repositories in ./data)
 run: build
@@ -29,6 +29,22 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+## fuzz: every fuzz target (func Fuzz* in *_test.go) for FUZZTIME each, one at a
+## time (docs/fuzzing.md); FUZZ=FuzzName runs one, FUZZPARALLEL=N caps the workers
+FUZZTIME ?= 10m
+FUZZ     ?= Fuzz
+fuzz:
+	@set -e; for file in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+	  for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file | grep -- '$(FUZZ)'); do \
+	    echo "fuzz: $$name in $$(dirname $$file) for $(FUZZTIME)"; \
+	    $(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $(if $(FUZZPARALLEL),-parallel=$(FUZZPARALLEL)) $$(dirname $$file); \
+	  done; \
+	done
+
+## fuzz-ci: every fuzz target for 20 s (what CI runs after the tests)
+fuzz-ci:
+	$(MAKE) fuzz FUZZTIME=20s
 
 ## readme: regenerate README.md's configuration table from server/configtable.go
 readme:
