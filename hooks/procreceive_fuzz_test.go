@@ -130,7 +130,8 @@ func refsOf(tb testing.TB, dir string) (refs map[string]string, head string) {
 // protocol defines them, apart from the code under test: the version
 // section, whose first line is "version=1" (then capabilities after a
 // NUL, then the line's LF), up to its flush; then one "<old> <new> <ref>" per pkt-line up to
-// the next flush. ok is false when the input is not a complete exchange.
+// the next flush, both values full object ids as receive-pack sends them.
+// ok is false when the input is not a complete exchange.
 func fuzzCommands(data []byte) (cmds [][3]string, ok bool) {
 	r := bytes.NewReader(data)
 	versioned := false
@@ -152,7 +153,7 @@ func fuzzCommands(data []byte) (cmds [][3]string, ok bool) {
 			versioned = true
 		case section == 1:
 			f := strings.Fields(string(line))
-			if len(f) != 3 {
+			if len(f) != 3 || !fullHex(f[0]) || !fullHex(f[1]) {
 				return nil, false
 			}
 			cmds = append(cmds, [3]string{f[0], f[1], f[2]})
@@ -251,4 +252,13 @@ func FuzzProcReceive(f *testing.F) {
 			t.Fatalf("protected main moved to %q at level %d", main, lvl)
 		}
 	})
+}
+
+// fullHex reports whether s is a full SHA-1 or SHA-256 object name in
+// lower-case hex.
+func fullHex(s string) bool {
+	if len(s) != 40 && len(s) != 64 {
+		return false
+	}
+	return strings.Trim(s, "0123456789abcdef") == ""
 }
