@@ -35,12 +35,13 @@ lint:
 FUZZTIME ?= 10m
 FUZZ     ?= Fuzz
 fuzz:
-	@set -e; for file in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+	@failed=; for file in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
 	  for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file | grep -- '$(FUZZ)'); do \
 	    echo "fuzz: $$name in $$(dirname $$file) for $(FUZZTIME)"; \
-	    $(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $(if $(FUZZPARALLEL),-parallel=$(FUZZPARALLEL)) $$(dirname $$file); \
+	    $(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $(if $(FUZZPARALLEL),-parallel=$(FUZZPARALLEL)) $$(dirname $$file) || failed="$$failed $$name"; \
 	  done; \
-	done
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: FAILED:$$failed (inputs in testdata/fuzz/)"; exit 1; fi
 
 ## fuzz-ci: every fuzz target for 20 s (what CI runs after the tests)
 fuzz-ci:
