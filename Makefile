@@ -10,7 +10,7 @@ DATE      ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 BUILDINFO := github.com/gitgate/gitgate/internal/buildinfo
 LDFLAGS   := -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT) -X $(BUILDINFO).date=$(DATE)
 
-.PHONY: run test build lint bench loadtest soak readme docs screenshots clean
+.PHONY: run test build lint bench loadtest soak fuzz fuzz-ci readme docs screenshots clean
 
 ## run: build and start a server with the defaults (SQLite and repositories in ./data)
 run: build
@@ -41,6 +41,23 @@ loadtest:
 SOAK_CLIENTS ?= 16
 soak:
 	docs/bench/loadtest.sh -c $(SOAK_CLIENTS) -d 10m -o docs/bench/soak-$$(date +%F) -t "gitgate soak run, $(SOAK_CLIENTS) clients for 10 minutes, $$(date -u +%F)"
+
+## fuzz: every fuzz target (func Fuzz* in *_test.go) for FUZZTIME each, one at a
+## time (docs/fuzzing.md); FUZZ=FuzzName runs one, FUZZPARALLEL=N caps the workers
+FUZZTIME ?= 10m
+FUZZ     ?= Fuzz
+fuzz:
+	@failed=; for file in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+	  for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file | grep -- '$(FUZZ)'); do \
+	    echo "fuzz: $$name in $$(dirname $$file) for $(FUZZTIME)"; \
+	    $(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $(if $(FUZZPARALLEL),-parallel=$(FUZZPARALLEL)) $$(dirname $$file) || failed="$$failed $$name"; \
+	  done; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: FAILED:$$failed (inputs in testdata/fuzz/)"; exit 1; fi
+
+## fuzz-ci: every fuzz target for 20 s (what CI runs after the tests)
+fuzz-ci:
+	$(MAKE) fuzz FUZZTIME=20s
 
 ## readme: regenerate README.md's configuration table from server/configtable.go
 readme:

@@ -52,7 +52,13 @@ func parseParams(r *http.Request) (*params, error) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct == "multipart/form-data" {
 		if err := r.ParseMultipartForm(MaxBodyBytes); err != nil {
-			return nil, bodyErr(err)
+			// Whatever the multipart reader refuses (a part header
+			// without a colon, a missing boundary) is the client's
+			// malformed body, a 400, unless it is only too large.
+			if bodyErr(err) == errTooLarge {
+				return nil, errTooLarge
+			}
+			return nil, errBadBody
 		}
 		ps.addForm(r.MultipartForm.Value)
 		return ps, nil

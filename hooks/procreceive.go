@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -93,7 +94,10 @@ func procReceive(ctx context.Context, in *bufio.Reader, out *bufio.Writer, hp ho
 			return fmt.Errorf("read commands: %w", err)
 		}
 		f := strings.Fields(string(line))
-		if len(f) != 3 {
+		// Both values must be full object ids: git would read anything
+		// else ("main", "HEAD~1") as a revision to resolve, and the ref
+		// would land somewhere no check looked at.
+		if len(f) != 3 || !objectID.MatchString(f[0]) || !objectID.MatchString(f[1]) {
 			return fmt.Errorf("bad command %q", line)
 		}
 		cmds = append(cmds, access.RefUpdate{Old: f[0], New: f[1], Ref: f[2]})
@@ -120,9 +124,19 @@ func procReceive(ctx context.Context, in *bufio.Reader, out *bufio.Writer, hp ho
 	return out.Flush()
 }
 
+// objectID is a full SHA-1 or SHA-256 object name as receive-pack sends it.
+var objectID = regexp.MustCompile(`^(?:[0-9a-f]{40}|[0-9a-f]{64})$`)
+
 // decideRef checks one update and performs it when allowed; it returns
 // the reason git shows when not.
 func decideRef(ctx context.Context, repo refStore, level access.AccessLevel, rules []access.ProtectedRule, defaultBranch string, devCreatesDefault bool, c access.RefUpdate) string {
+	// receive-pack only hands over refs under refs/ (and of those only
+	// the ones receive.procReceiveRefs names). Anything else would be
+	// written beside them: HEAD, which update-ref follows to the default
+	// branch past its protection, or a file such as FETCH_HEAD.
+	if !strings.HasPrefix(c.Ref, "refs/") {
+		return "funny refname"
+	}
 	if !access.IsZero(c.New) {
 		if err := access.CheckRefName(c.Ref, defaultBranch); err != nil {
 			return oneLine(err.Error())
@@ -176,11 +190,13 @@ func (g gitRefStore) isAncestor(ctx context.Context, old, new string) (bool, err
 func (g gitRefStore) update(ctx context.Context, ref, old, new string) error {
 	// The old value guards against a concurrent push having moved the
 	// ref since receive-pack read it (a zero old value: must not exist).
+	// --no-deref: a symbolic ref is itself replaced or deleted, never
+	// the ref it points to, which the rules did not check.
 	if access.IsZero(new) {
-		_, err := hookGit(ctx, g.dir, gitproc.Git("update-ref", "-d").AddValues(ref, old))
+		_, err := hookGit(ctx, g.dir, gitproc.Git("update-ref", "--no-deref", "-d").AddValues(ref, old))
 		return err
 	}
-	_, err := hookGit(ctx, g.dir, gitproc.Git("update-ref", "-m", "push").AddValues(ref, new, old))
+	_, err := hookGit(ctx, g.dir, gitproc.Git("update-ref", "--no-deref", "-m", "push").AddValues(ref, new, old))
 	return err
 }
 

@@ -143,3 +143,44 @@ func FuzzParseCommand(f *testing.F) {
 		}
 	})
 }
+
+// FuzzClientProtocol checks GIT_PROTOCOL taken from the client's env
+// requests: only that variable is read, it is passed on exactly as sent or
+// not at all, and only when it is colon-separated key=value pairs of
+// letters and digits (so no other variable or option reaches git); of
+// several, the last valid one counts, as the last env request would.
+func FuzzClientProtocol(f *testing.F) {
+	for _, s := range [][2]string{
+		{"GIT_PROTOCOL=version=2", "LANG=C"}, {"GIT_PROTOCOL=version=2\nGIT_DIR=/etc", "GIT_PROTOCOL=version=1"},
+		{"GIT_PROTOCOL=", "GIT_PROTOCOL=version=2:"}, {"git_protocol=version=2", "GIT_PROTOCOLX=version=2"},
+		{"GIT_PROTOCOL=version=2 --upload-pack=x", "GIT_PROTOCOL=a=b:version=2"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, first, second string) {
+		got := clientProtocol([]string{first, "GIT_DIR=/etc", second})
+		want := ""
+		for _, kv := range []string{first, second} {
+			if v, ok := strings.CutPrefix(kv, "GIT_PROTOCOL="); ok && gitproc.ValidProtocol(v) {
+				want = v
+			}
+		}
+		if got != want {
+			t.Fatalf("clientProtocol(%q, %q) = %q, want %q", first, second, got, want)
+		}
+		if got == "" {
+			return
+		}
+		if !strings.HasSuffix(first, "="+got) && !strings.HasSuffix(second, "="+got) || len(got) > 256 {
+			t.Fatalf("clientProtocol gave %q", got)
+		}
+		for _, kv := range strings.Split(got, ":") {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" || v == "" || strings.IndexFunc(k+v, func(r rune) bool {
+				return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+			}) >= 0 {
+				t.Fatalf("clientProtocol passed item %q of %q", kv, got)
+			}
+		}
+	})
+}
