@@ -18,6 +18,7 @@ func (s *Server) sshConfig() sshserver.Config {
 		MaxSessionsPerAddr: s.cfg.SSHMaxSessionsPerAddr,
 		MaxSessionsPerConn: s.cfg.SSHMaxSessionsPerConn,
 		MaxAuthTries:       s.cfg.SSHMaxAuthTries,
+		Ciphers:            s.cfg.SSHCiphers,
 	}
 }
 

@@ -118,15 +118,24 @@ func (s *Server) serveGit(ctx ssh.Context, sess ssh.Session, op *gitop.Op, log *
 		_, _ = io.Copy(feed, gitop.CountingReader{R: sess, N: &op.In})
 		feed.Close()
 	}()
+	out, err := startOutput(gitop.CountingWriter{W: sess, N: &op.Out})
+	if err != nil {
+		stdin.Close()
+		log.Error("ssh git: stdout pipe", "err", err)
+		return gitop.Error, s.refuse(sess, msgInternal)
+	}
 	run.Stdin = stdin
-	run.Stdout = gitop.CountingWriter{W: sess, N: &op.Out}
+	run.Stdout = out.File
 	err = git.Run(ctx, op, run)
 	stdin.Close()
+	// A copy fails only when the channel does: the client is gone, or
+	// has closed its side before the end of git's output.
+	copyErr := out.finish()
 	var ee *gitproc.ExitError
 	switch {
-	case err == nil:
+	case err == nil && copyErr == nil:
 		return gitop.OK, 0
-	case ctx.Err() != nil:
+	case ctx.Err() != nil, copyErr != nil:
 		return gitop.ClientGone, 255
 	case errors.As(err, &ee):
 		// git has told the client why on stderr already.
