@@ -1,11 +1,17 @@
 package sshserver_test
 
 import (
+	"bytes"
+	"io"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 
@@ -132,4 +138,127 @@ func TestSSHOffersExactlyTheConfiguredCiphers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSSHSlowClientGetsTheEndOfItsPackAfterGitExits: git may finish
+// writing a clone long before a slow client has read it. The end of the
+// pack, still on its way in the door, reaches the client however long
+// that takes (os/exec used to give it 5 seconds after git exited, then
+// cut it and report an internal error).
+func TestSSHSlowClientGetsTheEndOfItsPackAfterGitExits(t *testing.T) {
+	e := startSSH(t, testenv.Options{})
+	alice := e.User("alice", testenv.UserOpts{})
+	kp := e.userKey(alice)
+	p := e.Project("alice/big", access.Private)
+	src := bigWorkTree(e, 12<<20)
+	if r := e.GitEnv(src, e.keyGit(kp), "push", e.sshURL("alice/big"), "main:main"); r.Err != nil {
+		t.Fatalf("push over ssh: %v\n%s", r.Err, r.Stderr)
+	}
+	repoDir := e.Server.Repos.DiskPath(p.ID)
+
+	c, err := e.dialRaw("git", gossh.PublicKeys(kp.signer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	sess.Stdin = bytes.NewReader(uploadPackRequest(t, filepath.Join(src, ".git")))
+	out, err := sess.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Start("git-upload-pack 'alice/big'"); err != nil {
+		t.Fatal(err)
+	}
+	// Read only while git runs: when it exits, the rest of the pack waits
+	// in the door's pipe and the channel window.
+	var got bytes.Buffer
+	if _, err := io.CopyN(&got, out, 4); err != nil { // git has started
+		t.Fatalf("reading the advertisement: %v", err)
+	}
+	for uploadPackRunning(t, repoDir) {
+		if _, err := io.CopyN(&got, out, 32<<10); err != nil {
+			t.Fatalf("reading while git runs: %v", err)
+		}
+	}
+	// Longer than os/exec's WaitDelay (gitproc's 5 s), then the rest.
+	time.Sleep(6 * time.Second)
+	if _, err := io.Copy(&got, out); err != nil {
+		t.Fatalf("reading the rest: %v", err)
+	}
+	if err := sess.Wait(); err != nil {
+		t.Fatalf("upload-pack over ssh: %v", err)
+	}
+	pack := sidebandPack(t, got.Bytes())
+	dst := filepath.Join(t.TempDir(), "dst.git")
+	e.MustGit("", "init", "-q", "--bare", dst)
+	cmd := exec.Command("git", "-C", dst, "index-pack", "--stdin", "--strict")
+	cmd.Stdin = bytes.NewReader(pack)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("the pack received (%d bytes) does not index: %v\n%s", len(pack), err, out)
+	}
+}
+
+// uploadPackRunning reports whether a git upload-pack of dir runs.
+func uploadPackRunning(t *testing.T, dir string) bool {
+	t.Helper()
+	procs, err := filepath.Glob("/proc/[0-9]*/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(b), "\x00")
+		if len(args) >= 3 && slices.Contains(args, "upload-pack") && slices.Contains(args, dir) {
+			return true
+		}
+	}
+	return false
+}
+
+// sidebandPack takes a protocol v0 upload-pack response apart (the
+// advertisement, NAK, then side-band-64k packets) and returns the pack
+// sent on band 1.
+func sidebandPack(t *testing.T, resp []byte) []byte {
+	t.Helper()
+	var pack bytes.Buffer
+	flushes := 0
+	for len(resp) > 0 {
+		if len(resp) < 4 {
+			t.Fatalf("truncated pkt-line header %q", resp)
+		}
+		n, err := strconv.ParseUint(string(resp[:4]), 16, 16)
+		if err != nil {
+			t.Fatalf("bad pkt-line header %q", resp[:4])
+		}
+		if n == 0 {
+			flushes++
+			resp = resp[4:]
+			continue
+		}
+		if int(n) > len(resp) || n < 5 {
+			t.Fatalf("truncated pkt-line: %d bytes announced, %d left", n, len(resp))
+		}
+		line := resp[4:n]
+		resp = resp[n:]
+		if flushes == 1 && !bytes.HasPrefix(line, []byte("NAK")) {
+			switch line[0] {
+			case 1:
+				pack.Write(line[1:])
+			case 3:
+				t.Fatalf("upload-pack error: %s", line[1:])
+			}
+		}
+	}
+	if flushes != 2 {
+		t.Fatalf("response ends after %d flush packets, want 2 (advertisement, pack)", flushes)
+	}
+	return pack.Bytes()
 }
