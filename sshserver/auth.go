@@ -53,7 +53,7 @@ const (
 // server's. Offering AES-GCM alone makes OpenSSH choose it and saves
 // a third of the CPU of both ends (docs/benchmarks.md#ssh-data-path), at
 // the price of clients without it (libssh2 before 1.11, PuTTY before
-// 0.76, paramiko): hence a setting, not the default.
+// 0.76): hence a setting, not the default.
 var DefaultCiphers = []string{"aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr"}
 
 // CheckCiphers accepts a non-empty list of ciphers x/crypto implements
