@@ -100,6 +100,7 @@ type Config struct {
 	SSHMaxSessionsPerAddr int
 	SSHMaxSessionsPerConn int
 	SSHMaxAuthTries       int
+	SSHCiphers            []string
 
 	// Mail (docs/mail.md): the SMTP server as smtp:// or smtps:// URL
 	// (empty: messages stay pending in the outbox) and the sender address

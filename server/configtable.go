@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gitgate/gitgate/mail"
+	"github.com/gitgate/gitgate/sshserver"
 	"github.com/gitgate/gitgate/throttle"
 )
 
@@ -181,6 +182,9 @@ var Settings = []Setting{
 	{Env: "GITGATE_SSH_MAX_AUTH_TRIES", Default: "6",
 		Help:  "authentication attempts per SSH connection",
 		field: num(func(c *Config) *int { return &c.SSHMaxAuthTries }, positive[int])},
+	{Env: "GITGATE_SSH_CIPHERS", Default: strings.Join(sshserver.DefaultCiphers, ","),
+		Help:  "comma-separated SSH ciphers offered; the client's order decides among them, so `aes128-gcm@openssh.com,aes256-gcm@openssh.com` makes OpenSSH use AES-GCM (faster) but shuts out clients without it (docs/ssh.md#ciphers)",
+		field: list(func(c *Config) *[]string { return &c.SSHCiphers }, sshserver.CheckCiphers)},
 }
 
 // Value is a setting's field in one Config, read and written as text. It

@@ -176,6 +176,9 @@ func TestValidateNamesTheFirstBadSetting(t *testing.T) {
 		{"SQLite file", func(c *server.Config) { c.DatabaseURL = "sqlite:///var/lib/gitgate.db" }, ""},
 		{"unknown database, password not echoed", func(c *server.Config) { c.DatabaseURL = "mysql://u:hunter2@db/gitgate" },
 			`GITGATE_DATABASE_URL (--database-url): unsupported database scheme "mysql"`},
+		{"AES-GCM ciphers only", func(c *server.Config) { c.SSHCiphers = []string{"aes128-gcm@openssh.com", "aes256-gcm@openssh.com"} }, ""},
+		{"unknown cipher", func(c *server.Config) { c.SSHCiphers = []string{"aes128-gcm@openssh.com", "blowfish-cbc"} },
+			`GITGATE_SSH_CIPHERS: unknown SSH cipher "blowfish-cbc"`},
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {

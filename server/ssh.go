@@ -19,6 +19,7 @@ func (s *Server) sshConfig() sshserver.Config {
 		MaxSessionsPerConn: s.cfg.SSHMaxSessionsPerConn,
 		MaxAuthTries:       s.cfg.SSHMaxAuthTries,
 		UploadPackMaxInput: int64(s.cfg.UploadPackMaxRequestBytes),
+		Ciphers:            s.cfg.SSHCiphers,
 	}
 }
 

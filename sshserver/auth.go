@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
+	"strings"
 
 	"github.com/gliderlabs/ssh"
 	gossh "golang.org/x/crypto/ssh"
@@ -40,14 +42,34 @@ const (
 	authMethodToken = auth.MethodToken
 )
 
-// Ciphers are the ciphers offered, AES only. x/crypto's
-// chacha20-poly1305 is pure Go (about 0.7 GB/s here against 5 GB/s for
-// AES-GCM and 10 GB/s for AES-CTR with AES-NI), and OpenSSH clients pick
-// it first when offered: it tripled the server's CPU per clone and made 16
-// parallel clones 15% slower than OpenSSH's sshd. Every client of the last
-// decade speaks AES-CTR and AES-GCM; OpenSSH then chooses aes128-ctr with
-// hmac-sha2-256-etm.
-var Ciphers = []string{"aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr"}
+// DefaultCiphers are the ciphers offered unless configured otherwise
+// (Config.Ciphers), AES only. x/crypto's chacha20-poly1305 is pure Go
+// (about 0.7 GB/s here against 5 GB/s for AES-GCM and 10 GB/s for AES-CTR
+// with AES-NI), and OpenSSH clients pick it first when offered: it
+// tripled the server's CPU per clone and made 16 parallel clones 15%
+// slower than OpenSSH's sshd. Every client of the last decade speaks
+// AES-CTR and AES-GCM; OpenSSH then chooses aes128-ctr with
+// hmac-sha2-256-etm, because the client's order decides, not the
+// server's. Offering AES-GCM alone makes OpenSSH choose it and saves
+// a third of the CPU of both ends (docs/benchmarks.md#ssh-data-path), at
+// the price of clients without it (libssh2 before 1.11, PuTTY before
+// 0.76): hence a setting, not the default.
+var DefaultCiphers = []string{"aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr"}
+
+// CheckCiphers accepts a non-empty list of ciphers x/crypto implements
+// and does not call insecure.
+func CheckCiphers(ciphers []string) error {
+	if len(ciphers) == 0 {
+		return errors.New("at least one cipher is required")
+	}
+	supported := gossh.SupportedAlgorithms().Ciphers
+	for _, c := range ciphers {
+		if !slices.Contains(supported, c) {
+			return fmt.Errorf("unknown SSH cipher %q (supported: %s)", c, strings.Join(supported, ", "))
+		}
+	}
+	return nil
+}
 
 // errDenied is all a refused client learns.
 var errDenied = errors.New("permission denied")
@@ -64,7 +86,7 @@ const unavailableBanner = "gitgate: " + msgUnavailable + "\n"
 // interactive is off and the password callback is ours.
 func (s *Server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
 	return &gossh.ServerConfig{
-		Config:       gossh.Config{Ciphers: Ciphers},
+		Config:       gossh.Config{Ciphers: s.cfg.Ciphers},
 		MaxAuthTries: s.cfg.MaxAuthTries,
 		BannerCallback: func(meta gossh.ConnMetadata) string {
 			if s.banned(remoteAddr(meta.RemoteAddr())) {

@@ -32,7 +32,7 @@ type sshEnv struct {
 	knownHosts string
 }
 
-func startSSH(t *testing.T, o testenv.Options) *sshEnv {
+func startSSH(t testing.TB, o testenv.Options) *sshEnv {
 	t.Helper()
 	e := testenv.Start(t, o)
 	host, port, err := net.SplitHostPort(e.Server.SSHAddr())
@@ -54,7 +54,7 @@ type keyPair struct {
 	signer     gossh.Signer
 }
 
-func newKey(t *testing.T) keyPair {
+func newKey(t testing.TB) keyPair {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -78,7 +78,7 @@ func newKey(t *testing.T) keyPair {
 // userKey registers a new key for u.
 func (e *sshEnv) userKey(u *auth.User) keyPair {
 	e.T.Helper()
-	kp := newKey(e.T.(*testing.T))
+	kp := newKey(e.T)
 	if _, err := e.Server.Auth.AddKey(context.Background(), auth.NewKey{UserID: u.ID, Title: "laptop", Key: kp.authorized}); err != nil {
 		e.T.Fatalf("add key for %s: %v", u.Username, err)
 	}

@@ -63,12 +63,17 @@ type Config struct {
 	// git-upload-pack (its wants and haves); beyond them the command is
 	// cut. Zero or negative: no limit.
 	UploadPackMaxInput int64
+	// Ciphers are the ciphers offered (DefaultCiphers, CheckCiphers).
+	Ciphers []string
 }
 
 func (c Config) validate() error {
 	if c.LoginTimeout <= 0 || c.IdleTimeout <= 0 || c.KeepAliveInterval == 0 || c.KeepAliveCountMax <= 0 ||
 		c.MaxSessions <= 0 || c.MaxSessionsPerAddr <= 0 || c.MaxSessionsPerConn <= 0 || c.MaxAuthTries <= 0 {
 		return errors.New("sshserver: every timeout and limit of Config must be set")
+	}
+	if err := CheckCiphers(c.Ciphers); err != nil {
+		return fmt.Errorf("sshserver: %w", err)
 	}
 	return nil
 }

@@ -178,8 +178,13 @@ func (s *Server) pipeGit(ctx context.Context, sess ssh.Session, op *gitop.Op, ru
 		_, _ = io.Copy(feed, in)
 		feed.Close()
 	}()
-	run.Stdin, run.Stdout = stdin, out
-	return s.gitEnded(ctx, sess, op, s.deps.Git.Run(ctx, op, run), log)
+	o, err := startOutput(out)
+	if err != nil {
+		log.Error("ssh git: stdout pipe", "err", err)
+		return gitop.Error, s.refuse(sess, msgInternal)
+	}
+	run.Stdin, run.Stdout = stdin, o.File
+	return s.outputEnded(ctx, sess, op, s.deps.Git.Run(ctx, op, run), o, log)
 }
 
 // refuseGit words a refusal of gitop as GitLab Shell does. Without access

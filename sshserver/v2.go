@@ -98,12 +98,28 @@ func (s *Server) serveV2(ctx context.Context, sess ssh.Session, op *gitop.Op, ru
 		} else {
 			stdin = io.MultiReader(bytes.NewReader(first), &requestReader{r: in})
 		}
+		o, err := startOutput(out)
+		if err != nil {
+			log.Error("ssh git: stdout pipe", "err", err)
+			return gitop.Error, s.refuse(sess, msgInternal)
+		}
 		cmd := run
-		cmd.StatelessRPC, cmd.Stdin, cmd.Stdout = true, stdin, out
-		if err := git.Run(ctx, op, cmd); err != nil {
-			return s.gitEnded(ctx, sess, op, err, log)
+		cmd.StatelessRPC, cmd.Stdin, cmd.Stdout = true, stdin, o.File
+		if result, exit := s.outputEnded(ctx, sess, op, git.Run(ctx, op, cmd), o, log); result != gitop.OK {
+			return result, exit
 		}
 	}
+}
+
+// outputEnded waits until git's output (o) has reached the client, then
+// turns the end of the run into the session's result and exit status. A
+// copy fails only when the channel does: the client is gone, or has closed
+// its side before the end of git's output.
+func (s *Server) outputEnded(ctx context.Context, sess ssh.Session, op *gitop.Op, err error, o *output, log *slog.Logger) (gitop.Result, int) {
+	if copyErr := o.finish(); copyErr != nil && err == nil {
+		return gitop.ClientGone, 255
+	}
+	return s.gitEnded(ctx, sess, op, err, log)
 }
 
 // gitEnded turns the end of a git run into the session's result and
