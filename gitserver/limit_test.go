@@ -131,10 +131,12 @@ func TestOperationsBeyondTheQueueAreRefusedAtOnceAndQueuedOnesCompleteOverHTTP(t
 		held = append(held, holdFetch(t, e, "alice/pub", head))
 	}
 	waitFor(t, "two upload-packs to run", func() bool { return value(running) == 2 })
+	// One at a time, so that the queue's order is the order finished
+	// below: a fetch given a slot waits for the rest of its body.
 	for i := 0; i < 4; i++ {
 		held = append(held, holdFetch(t, e, "alice/pub", head))
+		waitFor(t, "the fetch to queue", func() bool { return gathered(t, e, "gitgate_git_queue_length") == float64(i+1) })
 	}
-	waitFor(t, "four operations to queue", func() bool { return gathered(t, e, "gitgate_git_queue_length") == 4 })
 
 	// The seventh: refused without waiting for a slot, which no one frees
 	// until the held fetches are finished below.

@@ -108,6 +108,23 @@ func (g *gitSession) firstLine(t *testing.T) string {
 	return line
 }
 
+// complete waits for the ref advertisement, then ends the negotiation as
+// end does; it reports instead of failing the test, for other goroutines.
+func (g *gitSession) complete() error {
+	if line, err := g.stdout.ReadString('\n'); err != nil {
+		return fmt.Errorf("ref advertisement %q: %w", line, err)
+	}
+	if _, err := io.WriteString(g.stdin, "0000"); err != nil {
+		return err
+	}
+	g.stdin.Close()
+	_, _ = io.Copy(io.Discard, g.stdout)
+	if err := g.sess.Wait(); err != nil {
+		return fmt.Errorf("upload-pack: %w\n%s", err, g.stderr.String())
+	}
+	return nil
+}
+
 // end ends an upload-pack negotiation at once (a flush: the client wants
 // nothing) and waits for a clean exit.
 func (g *gitSession) end(t *testing.T) {
@@ -169,9 +186,17 @@ func TestOperationsBeyondTheQueueAreRefusedAtOnceAndQueuedOnesCompleteOverSSH(t 
 	for _, g := range running {
 		g.end(t)
 	}
+	// The queue's order is the order in which the server took the
+	// sessions, not the order the test opened them: each queued session is
+	// finished as soon as it gets its slot, or none could free one.
+	done := make(chan error, len(queued))
 	for _, g := range queued {
-		g.firstLine(t)
-		g.end(t)
+		go func() { done <- g.complete() }()
+	}
+	for range queued {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 	if metric(t, e, "gitgate_git_queue_length") != 0 {
 		t.Error("the queue is not empty")
