@@ -225,13 +225,13 @@ func (e *sshEnv) pushOverHTTP(t *testing.T, u *auth.User, path string, size int)
 func pkt(s string) string { return fmt.Sprintf("%04x%s", len(s)+4, s) }
 
 // nothingLeftBehind waits until no git process of the server is left and
-// the test process has no more file descriptors open than before.
+// the test process has no more pipes and sockets open than before.
 func nothingLeftBehind(t *testing.T, e *sshEnv, fdsBefore int) {
 	t.Helper()
 	eventually(t, "the git processes to be gone", func() bool {
 		return metric(t, e, "gitgate_git_processes") == 0 && len(testenv.GitProcesses()) == 0
 	})
-	eventually(t, fmt.Sprintf("the file descriptors to return to %d", fdsBefore), func() bool { return testenv.OpenFDs() <= fdsBefore })
+	eventually(t, fmt.Sprintf("the pipes and sockets to return to %d", fdsBefore), func() bool { return testenv.OpenPipesAndSockets() <= fdsBefore })
 }
 
 // Not parallel (nor the next two): they count the processes and file
@@ -241,7 +241,7 @@ func TestAStalledSSHDownloadIsCutAndLeavesNothingBehind(t *testing.T) {
 	alice := e.User("alice", testenv.UserOpts{})
 	kp := e.userKey(alice)
 	head := e.pushOverHTTP(t, alice, "alice/big", 12<<20)
-	fds := testenv.OpenFDs()
+	fds := testenv.OpenPipesAndSockets()
 
 	// A small receive buffer, so that the socket buffers hold little of
 	// the pack beyond the channel's window.
@@ -282,7 +282,7 @@ func TestAStalledSSHUploadIsCutAndLeavesNothingBehind(t *testing.T) {
 	alice := e.User("alice", testenv.UserOpts{})
 	kp := e.userKey(alice)
 	e.pushOverHTTP(t, alice, "alice/proj", 1)
-	fds := testenv.OpenFDs()
+	fds := testenv.OpenPipesAndSockets()
 
 	c, err := e.dialRaw("git", gossh.PublicKeys(kp.signer))
 	if err != nil {
@@ -314,7 +314,7 @@ func TestAnEndlessFetchRequestOverSSHIsCutAtTheLimit(t *testing.T) {
 		t.Fatalf("push: %v\n%s", r.Err, r.Stderr)
 	}
 	head := strings.TrimSpace(e.MustGit(wt, "rev-parse", "HEAD"))
-	fds := testenv.OpenFDs()
+	fds := testenv.OpenPipesAndSockets()
 
 	c, err := e.dialRaw("git", gossh.PublicKeys(kp.signer))
 	if err != nil {

@@ -61,3 +61,22 @@ func OpenFDs() int {
 	}
 	return len(entries)
 }
+
+// OpenPipesAndSockets counts the pipes and sockets the test process has
+// open: what a git run (its stdin and stdout) or a connection leaves
+// behind when it leaks. Regular files are left out, since a database
+// pool may open another connection to its files at any time and keep it.
+func OpenPipesAndSockets() int {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	n := 0
+	for _, e := range entries {
+		target, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err == nil && (strings.HasPrefix(target, "pipe:") || strings.HasPrefix(target, "socket:")) {
+			n++
+		}
+	}
+	return n
+}
