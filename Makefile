@@ -50,7 +50,9 @@ fuzz:
 	@failed=; for file in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
 	  for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file | grep -- '$(FUZZ)'); do \
 	    echo "fuzz: $$name in $$(dirname $$file) for $(FUZZTIME)"; \
-	    $(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $(if $(FUZZPARALLEL),-parallel=$(FUZZPARALLEL)) $$(dirname $$file) || failed="$$failed $$name"; \
+	    $(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $(if $(FUZZPARALLEL),-parallel=$(FUZZPARALLEL)) $$(dirname $$file) || \
+	    { echo "fuzz: $$name failed; once more (a real finding is kept in testdata/fuzz and fails again; go1.26's coordinator can end a run with a bare 'context deadline exceeded', golang/go#75804)"; \
+	      $(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $(if $(FUZZPARALLEL),-parallel=$(FUZZPARALLEL)) $$(dirname $$file); } || failed="$$failed $$name"; \
 	  done; \
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzz: FAILED:$$failed (inputs in testdata/fuzz/)"; exit 1; fi
