@@ -197,7 +197,9 @@ func (db *DB) ProjectByID(ctx context.Context, id int64) (*Project, error) {
 // both case-insensitive.
 func (db *DB) ProjectByPath(ctx context.Context, namespacePath, path string) (*Project, error) {
 	var p Project
-	if err := db.get(ctx, &p, projectSelect+` WHERE n.full_path_lower=? AND p.path_lower=?`,
+	// Prepared: every Git request looks its repository up by path, and
+	// parsing this join costs SQLite more than running it.
+	if err := db.getPrepared(ctx, &p, projectSelect+` WHERE n.full_path_lower=? AND p.path_lower=?`,
 		strings.ToLower(namespacePath), strings.ToLower(path)); err != nil {
 		return nil, fmt.Errorf("project %s/%s: %w", namespacePath, path, err)
 	}
@@ -394,7 +396,8 @@ func (db *DB) MaxAccessLevel(ctx context.Context, userID, projectID int64, names
 	}
 	q += `)`
 	var level int
-	if err := db.get(ctx, &level, q, args...); err != nil {
+	// Prepared (one statement per group depth): asked on every Git request.
+	if err := db.getPrepared(ctx, &level, q, args...); err != nil {
 		return 0, fmt.Errorf("access level: %w", err)
 	}
 	return level, nil
