@@ -3,6 +3,8 @@ package refsnap_test
 import (
 	"bytes"
 	"context"
+	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -175,4 +177,121 @@ func TestLsRefsRequestsGitRefusesAreLeftToGit(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hostileRepo makes a repository with the objects and configuration of
+// tmpl (its object files linked, not copied) and the given HEAD,
+// packed-refs (none when nil) and loose refs (name under refs/ →
+// content). ok is false when the files cannot be made (a name that is a
+// directory already, say).
+func hostileRepo(t *testing.T, tmpl string, head, packed []byte, loose map[string][]byte) (dir string, ok bool) {
+	dir = filepath.Join(t.TempDir(), "r.git")
+	for _, d := range []string{"refs/heads", "refs/tags"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	config, err := os.ReadFile(filepath.Join(tmpl, "config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Hard links: go-git does not follow a symbolic link out of the
+	// repository.
+	err = filepath.WalkDir(filepath.Join(tmpl, "objects"), func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(tmpl, path)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dir, rel), 0o755)
+		}
+		return os.Link(path, filepath.Join(dir, rel))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{"config": config, "HEAD": head}
+	if packed != nil {
+		files["packed-refs"] = packed
+	}
+	for name, b := range loose {
+		files[filepath.Join("refs", name)] = b
+	}
+	for name, b := range files {
+		path := filepath.Join(dir, name)
+		if os.MkdirAll(filepath.Dir(path), 0o755) != nil || os.WriteFile(path, b, 0o644) != nil {
+			return dir, false
+		}
+	}
+	return dir, true
+}
+
+// FuzzSnapshotRefFiles builds a snapshot of a repository whose HEAD,
+// packed-refs and one loose ref are any bytes, next to the template's own
+// loose refs. It never panics; when the snapshot accepts the repository,
+// it lists exactly the refs `git for-each-ref` lists, at the same objects,
+// and its ls-refs answer (symrefs, peeled tags, unborn HEAD) is byte for
+// byte git upload-pack's. Refusing (Unusual, or an error) is always safe:
+// git answers then.
+func FuzzSnapshotRefFiles(f *testing.F) {
+	tmpl := fuzzRepo(f, false)
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join(tmpl, name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		return b
+	}
+	packed, head := read("packed-refs"), read("HEAD")
+	templateLoose := map[string][]byte{"heads/main": read("refs/heads/main"), "tags/loose-tag": read("refs/tags/loose-tag")}
+	main := templateLoose["heads/main"]
+	f.Add(packed, "heads/main", main, head)
+	f.Add(packed, "heads/other", []byte("ref: refs/heads/main\n"), head)
+	f.Add(packed, "heads/chain", []byte("ref: refs/remotes/origin/HEAD\n"), head)
+	f.Add(packed, "heads/.hidden", main, head)
+	f.Add(packed, "heads/x.lock", []byte("junk"), head)
+	f.Add(bytes.ReplaceAll(packed, []byte("\n"), []byte("\r\n")), "", []byte(nil), head)
+	f.Add(bytes.TrimSuffix(packed, []byte("\n")), "", []byte(nil), head)
+	f.Add(packed[bytes.IndexByte(packed, '\n')+1:], "", []byte(nil), main)
+	f.Add([]byte("# pack-refs with: peeled fully-peeled sorted \n"), "heads/main", bytes.ToUpper(main), []byte("ref: refs/heads/none\n"))
+	f.Fuzz(func(t *testing.T, packed []byte, name string, content, head []byte) {
+		loose := maps.Clone(templateLoose)
+		if name != "" {
+			if !filepath.IsLocal(name) || filepath.Clean(name) != name || strings.ContainsRune(name, 0) || len(name) > 200 {
+				return
+			}
+			loose[name] = content
+		}
+		if len(packed) == 0 {
+			packed = nil
+		}
+		dir, ok := hostileRepo(t, tmpl, head, packed, loose)
+		if !ok {
+			return
+		}
+		s, err := refsnap.Build(context.Background(), dir)
+		if err != nil || s.Unusual != "" {
+			return
+		}
+		out, err := exec.Command("git", "--git-dir="+dir, "for-each-ref", "--format=%(objectname) %(refname)").CombinedOutput()
+		if err != nil {
+			t.Fatalf("snapshot accepted a repository git for-each-ref refuses: %v\n%s", err, out)
+		}
+		var listed strings.Builder
+		for _, r := range s.Refs {
+			listed.WriteString(r.OID + " " + r.Name + "\n")
+		}
+		if listed.String() != string(out) {
+			t.Fatalf("snapshot lists\n%s\ngit for-each-ref\n%s", listed.String(), out)
+		}
+		q := refsnap.LsRefs{Symrefs: true, Peel: true, Unborn: true}
+		want, err := runLsRefs(dir, canonical(q))
+		if err != nil {
+			t.Fatalf("snapshot accepted a repository git upload-pack refuses: %v", err)
+		}
+		got, err := s.LsRefs(q, true)
+		if err == nil && !bytes.Equal(got, want) {
+			t.Fatalf("ls-refs:\nsnapshot %q\ngit      %q", got, want)
+		}
+	})
 }
