@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -30,6 +31,17 @@ func writePkt(b *bytes.Buffer, parts ...string) error {
 	return nil
 }
 
+// pktLen reads the length of the pkt-line b starts with as git does:
+// exactly four hex digits. (fmt's %04x would also take a sign, spaces, or
+// stop at the first non-digit, reading "000X" as a flush that git refuses.)
+func pktLen(b []byte) (int, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(b[:4]), 16, 16)
+	return int(n), err == nil
+}
+
 // Capabilities are the capabilities `git upload-pack` puts on the first
 // line of a v0/v1 advertisement, learnt from one real advertisement, with
 // the symref capability taken out (it depends on HEAD, which the snapshot
@@ -50,8 +62,8 @@ func parseCapabilities(adv []byte) (caps Capabilities, ok bool) {
 	if len(b) < 4 {
 		return caps, false
 	}
-	var n int
-	if _, err := fmt.Sscanf(string(b[:4]), "%04x", &n); err != nil || n < 4 || n > len(b) {
+	n, ok := pktLen(b)
+	if !ok || n < 4 || n > len(b) {
 		return caps, false
 	}
 	_, list, found := strings.Cut(string(b[4:n]), "\x00")
@@ -162,15 +174,15 @@ func ParseLsRefs(req []byte) (LsRefs, bool) {
 		if len(p) < 4 {
 			return "", 0, false
 		}
-		var n int
-		if _, err := fmt.Sscanf(string(p[:4]), "%04x", &n); err != nil {
+		n, ok := pktLen(p)
+		if !ok {
 			return "", 0, false
 		}
 		if n < 4 {
 			p = p[4:]
 			return "", n, true
 		}
-		if n == 4 || n > len(p) {
+		if n == 4 || n > len(p) || n-4 > maxPktPayload {
 			return "", 0, false
 		}
 		line = strings.TrimSuffix(string(p[4:n]), "\n")
