@@ -172,7 +172,7 @@ func (s *Scheduler) run(repoDir string) {
 		s.mu.Unlock()
 		return
 	}
-	if s.cfg.Busy != nil && s.cfg.Busy() && time.Since(st.since) < s.cfg.MaxDefer {
+	if s.cfg.Busy != nil && s.cfg.Busy() && time.Since(st.since) < s.cfg.MaxDefer && !packsPiledUp(repoDir) {
 		s.schedule(repoDir, st, busyRetry)
 		s.mu.Unlock()
 		return
@@ -225,6 +225,20 @@ func (s *Scheduler) run(repoDir string) {
 // push's job rolls the small ones up. Each push adds one pack; below this,
 // searching a few packs costs less than rewriting any of them.
 const IncrementalPackLimit = 8
+
+// BusyPackLimit is how many packs a repository may hold before its job
+// stops waiting for a quiet moment. A server that is never quiet (a steady
+// stream of pushes and fetches) would otherwise leave every push as its
+// own pack until MaxDefer: a 10-minute soak run saw clones and fetches
+// slow down twofold and git's memory grow with the pack count, which costs
+// every request more than the repack costs once.
+const BusyPackLimit = 4 * IncrementalPackLimit
+
+// packsPiledUp reports whether dir holds BusyPackLimit packs or more.
+func packsPiledUp(dir string) bool {
+	packs, _ := filepath.Glob(filepath.Join(dir, "objects", "pack", "*.pack"))
+	return len(packs) >= BusyPackLimit
+}
 
 // housekeep is one job on one repository. It does only what the
 // repository needs, because every byte it rewrites competes with serving:

@@ -132,6 +132,46 @@ func TestJobWaitsWhileGitIsServedUntilMaxDefer(t *testing.T) {
 	}
 }
 
+// addPacks adds n packs of one new blob each to the repository dir.
+func addPacks(t *testing.T, dir string, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		blob := exec.Command("git", "--git-dir="+dir, "hash-object", "-w", "--stdin")
+		blob.Stdin = strings.NewReader(fmt.Sprintf("loose object %d %d", i, time.Now().UnixNano()))
+		out, err := blob.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pack := exec.Command("git", "--git-dir="+dir, "pack-objects", "-q", filepath.Join(dir, "objects", "pack", "pack"))
+		pack.Stdin = strings.NewReader(string(out))
+		if out, err := pack.CombinedOutput(); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+	}
+}
+
+func TestJobOnAServerThatIsNeverQuietRunsOncePacksPileUp(t *testing.T) {
+	dir := pushedRepo(t)
+	done := make(chan error, 2)
+	never := func() bool { return true }
+	s := New(Config{Delay: time.Millisecond, Busy: never, MaxDefer: time.Hour, Done: func(_ string, err error) { done <- err }})
+	defer s.Stop(context.Background())
+	addPacks(t, dir, BusyPackLimit-4)
+	s.Pushed(dir)
+	select {
+	case <-done:
+		t.Fatalf("a job ran on a busy server with %d packs, below the limit of %d", packCount(t, dir), BusyPackLimit)
+	case <-time.After(3 * busyRetry):
+	}
+	addPacks(t, dir, 1) // the limit reached: the waiting job runs on its next look
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := packCount(t, dir); n > 2 {
+		t.Fatalf("%d packs after the job, want them rolled up", n)
+	}
+}
+
 func packCount(t *testing.T, dir string) int {
 	packs, _ := filepath.Glob(filepath.Join(dir, "objects", "pack", "*.pack"))
 	return len(packs)
@@ -153,22 +193,7 @@ func TestLaterJobsRepackOnlyWhenPacksPileUpAndFullyAfterTheInterval(t *testing.T
 	if n := packCount(t, dir); n != 1 {
 		t.Fatalf("%d packs after the first job, want 1", n)
 	}
-	addPacks := func(n int) {
-		t.Helper()
-		for i := 0; i < n; i++ {
-			blob := exec.Command("git", "--git-dir="+dir, "hash-object", "-w", "--stdin")
-			blob.Stdin = strings.NewReader(fmt.Sprintf("loose object %d %d", i, time.Now().UnixNano()))
-			out, err := blob.Output()
-			if err != nil {
-				t.Fatal(err)
-			}
-			pack := exec.Command("git", "--git-dir="+dir, "pack-objects", "-q", filepath.Join(dir, "objects", "pack", "pack"))
-			pack.Stdin = strings.NewReader(string(out))
-			if out, err := pack.CombinedOutput(); err != nil {
-				t.Fatalf("%v %s", err, out)
-			}
-		}
-	}
+	addPacks := func(n int) { t.Helper(); addPacks(t, dir, n) }
 	addPacks(2)
 	job() // few packs: left alone
 	if n := packCount(t, dir); n != 3 {
