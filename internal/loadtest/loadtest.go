@@ -209,12 +209,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			t := time.NewTicker(cfg.SampleEvery)
 			defer t.Stop()
 			for {
-				rss, procs, err := TreeRSS(cfg.ServerPID)
+				rss, own, procs, err := TreeRSS(cfg.ServerPID)
 				if err != nil {
 					res.RSSError = err.Error()
 					return
 				}
-				res.RSS = append(res.RSS, RSSSample{At: since(), RSS: rss, Processes: procs})
+				res.RSS = append(res.RSS, RSSSample{At: since(), RSS: rss, Server: own, Processes: procs})
 				select {
 				case <-sampleCtx.Done():
 					return

@@ -70,7 +70,7 @@ func TestTwoClientsCloneFetchAndPushOverBothDoorsWithoutErrors(t *testing.T) {
 	if !strings.Contains(refs, "refs/heads/load/c0") {
 		t.Errorf("client 0's pushes are not on the server:\n%s", refs)
 	}
-	if len(res.RSS) < 5 || res.RSS[0].RSS <= 0 || res.RSS[0].Processes < 1 {
+	if len(res.RSS) < 5 || res.RSS[0].RSS <= 0 || res.RSS[0].Server <= 0 || res.RSS[0].Processes < 1 {
 		t.Fatalf("memory samples %v: want one every 200 ms of this process's tree", res.RSS)
 	}
 
@@ -78,7 +78,7 @@ func TestTwoClientsCloneFetchAndPushOverBothDoorsWithoutErrors(t *testing.T) {
 	if err := res.WriteMarkdown(&md, "test run"); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"errors: **0** of", "| clone | http |", "| push | ssh |", "| all | both |", "memory flat after warm-up",
+	for _, want := range []string{"errors: **0** of", "| clone | http |", "| push | ssh |", "| all | both |", "memory flat after warm-up", "the server process alone",
 		"| `gitgate_pack_cache_requests_total{result=\"miss\"}` |", "| `gitgate_pack_cache_bytes` |"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("the report lacks %q:\n%s", want, md.String())

@@ -73,6 +73,15 @@ func (r *Result) Table() []Row {
 // Flatness is the memory check of the run.
 func (r *Result) Flatness() Flatness { return FlatnessOf(r.RSS, r.Elapsed) }
 
+// ServerFlatness is the memory check of the server process alone.
+func (r *Result) ServerFlatness() Flatness {
+	own := make([]RSSSample, len(r.RSS))
+	for i, s := range r.RSS {
+		own[i] = RSSSample{At: s.At, RSS: s.Server}
+	}
+	return FlatnessOf(own, r.Elapsed)
+}
+
 // PeakRSS is the highest sample.
 func (r *Result) PeakRSS() int64 {
 	var peak int64
@@ -124,6 +133,15 @@ func (r *Result) WriteMarkdown(w io.Writer, title string) error {
 	if c.ServerPID != 0 && len(r.RSS) > 0 {
 		fmt.Fprintf(&b, "- server process tree (pid %d and descendants): %s at the start, %s at peak, %d samples every %s\n",
 			c.ServerPID, mib(float64(r.RSS[0].RSS)), mib(float64(r.PeakRSS())), len(r.RSS), c.SampleEvery)
+		var peak int64
+		for _, s := range r.RSS {
+			peak = max(peak, s.Server)
+		}
+		fmt.Fprintf(&b, "- the server process alone (without its git processes): %s at the start, %s at peak", mib(float64(r.RSS[0].Server)), mib(float64(peak)))
+		if sf := r.ServerFlatness(); sf.Known {
+			fmt.Fprintf(&b, "; last %s median %s against second %s median %s: ratio %.2f", sf.Window, mib(sf.LastMedian), sf.Window, mib(sf.SecondMedian), sf.Ratio)
+		}
+		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "- throughput: %.1f operations/s\n\n", float64(len(r.Ops))/r.Elapsed.Seconds())
 
@@ -171,13 +189,13 @@ func suffix(s string) string {
 // WriteCSV writes the time series: one line per memory sample.
 func (r *Result) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"t_s", "rss_bytes", "processes", "ops_ended_10s", "errors_10s", "p99_10s_s"})
+	_ = cw.Write([]string{"t_s", "rss_bytes", "server_rss_bytes", "processes", "ops_ended_10s", "errors_10s", "p99_10s_s"})
 	for _, p := range Series(r.RSS, r.Ops, SeriesWindow) {
 		p99 := ""
 		if !math.IsNaN(p.P99) {
 			p99 = strconv.FormatFloat(p.P99, 'f', 3, 64)
 		}
-		_ = cw.Write([]string{strconv.FormatFloat(p.At.Seconds(), 'f', 1, 64), strconv.FormatInt(p.RSS, 10),
+		_ = cw.Write([]string{strconv.FormatFloat(p.At.Seconds(), 'f', 1, 64), strconv.FormatInt(p.RSS, 10), strconv.FormatInt(p.Server, 10),
 			strconv.Itoa(p.Processes), strconv.Itoa(p.Done), strconv.Itoa(p.Errors), p99})
 	}
 	cw.Flush()
@@ -191,19 +209,33 @@ func (r *Result) WritePNG(path, title string) error {
 	if len(points) == 0 {
 		return fmt.Errorf("no memory samples to plot")
 	}
-	rss, p99 := make(plotter.XYs, 0, len(points)), make(plotter.XYs, 0, len(points))
+	rss, own, p99 := make(plotter.XYs, 0, len(points)), make(plotter.XYs, 0, len(points)), make(plotter.XYs, 0, len(points))
 	for _, p := range points {
 		rss = append(rss, plotter.XY{X: p.At.Seconds(), Y: float64(p.RSS) / 1e6})
+		own = append(own, plotter.XY{X: p.At.Seconds(), Y: float64(p.Server) / 1e6})
 		if !math.IsNaN(p.P99) {
 			p99 = append(p99, plotter.XY{X: p.At.Seconds(), Y: p.P99})
 		}
 	}
 	top := plot.New()
 	top.Title.Text = title
-	top.Y.Label.Text = "server tree RSS (MB)"
+	top.Y.Label.Text = "RSS (MB)"
 	top.Y.Min = 0
-	if err := addLine(top, rss, color.RGBA{R: 31, G: 119, B: 180, A: 255}); err != nil {
-		return err
+	for _, line := range []struct {
+		xys   plotter.XYs
+		c     color.Color
+		label string
+	}{
+		{rss, color.RGBA{R: 31, G: 119, B: 180, A: 255}, "server and its git processes"},
+		{own, color.RGBA{G: 140, B: 60, A: 255}, "server process alone"},
+	} {
+		l, err := addLine(top, line.xys, line.c)
+		if err != nil {
+			return err
+		}
+		if l != nil {
+			top.Legend.Add(line.label, l)
+		}
 	}
 	if f := r.Flatness(); f.Known {
 		limit := plotter.XYs{{X: (r.Elapsed - f.Window).Seconds(), Y: f.SecondMedian * FlatLimit / 1e6}, {X: r.Elapsed.Seconds(), Y: f.SecondMedian * FlatLimit / 1e6}}
@@ -221,7 +253,7 @@ func (r *Result) WritePNG(path, title string) error {
 	bottom.X.Label.Text = "seconds since start"
 	bottom.Y.Label.Text = "p99 of ops ended in last 10 s (s)"
 	bottom.Y.Min = 0
-	if err := addLine(bottom, p99, color.RGBA{R: 214, G: 39, B: 40, A: 255}); err != nil {
+	if _, err := addLine(bottom, p99, color.RGBA{R: 214, G: 39, B: 40, A: 255}); err != nil {
 		return err
 	}
 	for _, p := range []*plot.Plot{top, bottom} {
@@ -246,17 +278,17 @@ func (r *Result) WritePNG(path, title string) error {
 	return f.Close()
 }
 
-func addLine(p *plot.Plot, xys plotter.XYs, c color.Color) error {
+func addLine(p *plot.Plot, xys plotter.XYs, c color.Color) (*plotter.Line, error) {
 	if len(xys) == 0 {
-		return nil
+		return nil, nil
 	}
 	sort.Slice(xys, func(a, b int) bool { return xys[a].X < xys[b].X })
 	l, err := plotter.NewLine(xys)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	l.Color = c
 	l.Width = vg.Points(1.5)
 	p.Add(l)
-	return nil
+	return l, nil
 }

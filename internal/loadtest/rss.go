@@ -13,23 +13,27 @@ import (
 // server and every descendant: git, hooks, pack-objects) at At after the
 // start of the run.
 type RSSSample struct {
-	At        time.Duration
-	RSS       int64 // bytes
+	At  time.Duration
+	RSS int64 // bytes, the whole tree
+	// Server is the server process's own share of RSS: what a leak in
+	// the server would grow, apart from git's memory, which follows the
+	// repositories being served.
+	Server    int64
 	Processes int
 }
 
 // TreeRSS sums the resident memory of pid and its descendants, read from
-// /proc (Linux). It fails when pid itself is gone.
-func TreeRSS(pid int) (rss int64, procs int, err error) {
+// /proc (Linux); own is pid's alone. It fails when pid itself is gone.
+func TreeRSS(pid int) (rss, own int64, procs int, err error) {
 	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
-		return 0, 0, fmt.Errorf("process %d is not running", pid)
+		return 0, 0, 0, fmt.Errorf("process %d is not running", pid)
 	}
 	children := childrenOf
 	if _, err := os.Stat(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid)); err != nil {
 		// A kernel without the children files: scan every process.
 		parents, err := processParents()
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		byParent := map[int][]int{}
 		for p, pp := range parents {
@@ -56,9 +60,12 @@ func TreeRSS(pid int) (rss int64, procs int, err error) {
 			continue
 		}
 		rss += pages * page
+		if p == pid {
+			own = pages * page
+		}
 		procs++
 	}
-	return rss, procs, nil
+	return rss, own, procs, nil
 }
 
 // childrenOf lists the children of every thread of p: reading only the

@@ -90,6 +90,7 @@ func FlatnessOf(samples []RSSSample, total time.Duration) Flatness {
 type Point struct {
 	At        time.Duration
 	RSS       int64
+	Server    int64
 	Processes int
 	Done      int     // operations ended in (At-window, At]
 	Errors    int     // of which failed
@@ -102,7 +103,7 @@ func Series(samples []RSSSample, ops []Op, window time.Duration) []Point {
 	out := make([]Point, 0, len(samples))
 	for _, s := range samples {
 		var durs []float64
-		p := Point{At: s.At, RSS: s.RSS, Processes: s.Processes}
+		p := Point{At: s.At, RSS: s.RSS, Server: s.Server, Processes: s.Processes}
 		for _, o := range ops {
 			if end := o.Start + o.Duration; end > s.At-window && end <= s.At {
 				durs = append(durs, o.Duration.Seconds())

@@ -143,23 +143,23 @@ func TestSeriesTakesTheP99OfTheOperationsEndedInTheWindow(t *testing.T) {
 }
 
 func TestTreeRSSCountsTheProcessAndItsChildren(t *testing.T) {
-	alone, n, err := TreeRSS(os.Getpid())
-	if err != nil || alone <= 0 || n < 1 {
-		t.Fatalf("this process: %d bytes in %d processes, %v", alone, n, err)
+	alone, own, n, err := TreeRSS(os.Getpid())
+	if err != nil || alone <= 0 || n < 1 || own <= 0 || own > alone {
+		t.Fatalf("this process: %d bytes (%d its own) in %d processes, %v", alone, own, n, err)
 	}
 	cmd := exec.Command("sleep", "30")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	withChild, m, err := TreeRSS(os.Getpid())
+	withChild, ownWithChild, m, err := TreeRSS(os.Getpid())
 	if err != nil || m != n+1 {
 		t.Fatalf("with a child: %d processes (%v), want %d", m, err, n+1)
 	}
-	if withChild <= 0 {
-		t.Fatalf("with a child: %d bytes", withChild)
+	if withChild <= ownWithChild {
+		t.Fatalf("with a child: %d bytes, no more than the process's own %d", withChild, ownWithChild)
 	}
-	if _, _, err := TreeRSS(1 << 30); err == nil {
+	if _, _, _, err := TreeRSS(1 << 30); err == nil {
 		t.Fatal("a process that does not exist has a memory")
 	}
 }
