@@ -9,7 +9,9 @@
 #   -p PREFIX   result file prefix (default gitgate: docs/bench/gitgate-DATE.md)
 # Environment: BENCH=path of the shared harness (default ../shared/bench),
 #   GITGATE_DATABASE_URL to measure on PostgreSQL (default SQLite),
-#   ANCHORS="file http-backend sshd" reference targets to include.
+#   ANCHORS="file http-backend sshd" reference targets to include; "floor"
+#   adds floor-http, gitgate-replay in front of gitgate's HTTP door: every
+#   request answered from memory after the first, the git client's own time.
 # Needs lighttpd and openssh-server (apt-get install -y lighttpd openssh-server).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -58,6 +60,14 @@ until curl -fsS "http://$GITGATE_HTTP_ADDR/-/metrics" | grep -q '^gitgate_housek
 
 "$BENCH/anchors.sh" start "$corpus" >/dev/null
 anchors=()
+if [[ " $ANCHORS " == *" floor "* ]]; then
+    go build -o "$work/gitgate-replay" ./cmd/gitgate-replay
+    "$work/gitgate-replay" -listen 127.0.0.1:18181 -upstream "http://$GITGATE_HTTP_ADDR" 2> "$work/replay.log" &
+    echo $! > "$work/replay.pid"
+    trap 'kill $pid $(cat "$work/replay.pid") 2>/dev/null; wait $pid 2>/dev/null; "$BENCH/anchors.sh" stop >/dev/null 2>&1 || true' EXIT
+    for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:18181/" && break; sleep 0.1; done
+    anchors+=("floor-http=http://bench:$token@127.0.0.1:18181/bench,watch=$work/replay.pid")
+fi
 while read -r spec; do
     for a in $ANCHORS; do [ "${spec%%=*}" = "$a" ] && anchors+=("$spec"); done
 done < <("$BENCH/anchors.sh" targets)
