@@ -386,3 +386,51 @@ func age(t testing.TB, dir string) {
 		t.Fatal(err)
 	}
 }
+
+func TestBuildRidesOutARepackDeletingPacksUnderIt(t *testing.T) {
+	dir := fixtures(t, false)["typical"]
+	stop := make(chan struct{})
+	repacked := make(chan error, 1)
+	go func() {
+		// Each round adds an object, so each repack writes a pack of a
+		// new name and deletes the one before.
+		n := 0
+		for {
+			select {
+			case <-stop:
+				repacked <- nil
+				return
+			default:
+			}
+			n++
+			add := exec.Command("git", "--git-dir="+dir, "hash-object", "-w", "--stdin")
+			add.Stdin = strings.NewReader(fmt.Sprint("object ", n))
+			repack := exec.Command("git", "--git-dir="+dir, "repack", "-a", "-d", "-q")
+			for _, c := range []*exec.Cmd{add, repack} {
+				if out, err := c.CombinedOutput(); err != nil {
+					repacked <- fmt.Errorf("%v: %v\n%s", c.Args, err, out)
+					return
+				}
+			}
+		}
+	}()
+	deadline := time.Now().Add(3 * time.Second)
+	builds := 0
+	for time.Now().Before(deadline) {
+		s, err := refsnap.Build(context.Background(), dir)
+		if err != nil {
+			close(stop)
+			t.Fatalf("build %d during repacks: %v", builds+1, err)
+		}
+		if s.Unusual != "" {
+			close(stop)
+			t.Fatalf("build %d during repacks: unusual (%s)", builds+1, s.Unusual)
+		}
+		builds++
+	}
+	close(stop)
+	if err := <-repacked; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d builds during repacks", builds)
+}

@@ -34,6 +34,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
 
 	"github.com/gitgate/gitgate/gitproc"
 )
@@ -121,8 +122,36 @@ func unusualConfigKey(text string) string {
 	return ""
 }
 
+// buildAttempts bounds how often Build starts over when a pack vanished
+// while it read.
+const buildAttempts = 5
+
 // Build reads the refs of the bare repository dir.
+//
+// A repack (housekeeping, or git gc by hand) deletes the packs it
+// replaced: a reader that listed the packs just before then finds one
+// gone. git itself rescans the pack directory and tries again; so does
+// Build, with a fresh object reader, which sees the new packs.
+//
+// A ref whose object is missing after every attempt is a broken
+// repository: the snapshot is Unusual and git answers.
 func Build(ctx context.Context, dir string) (*Snapshot, error) {
+	for attempt := 1; ; attempt++ {
+		s, err := build(ctx, dir)
+		var missing errMissingObject
+		switch {
+		case err == nil:
+			return s, nil
+		case attempt < buildAttempts && (errors.Is(err, dotgit.ErrPackfileNotFound) || errors.As(err, &missing)):
+			continue
+		case errors.As(err, &missing):
+			return unusual(s, string(missing)), nil
+		}
+		return nil, err
+	}
+}
+
+func build(ctx context.Context, dir string) (*Snapshot, error) {
 	start := time.Now()
 	s := &Snapshot{}
 	st := &s.stamp
@@ -147,20 +176,35 @@ func Build(ctx context.Context, dir string) (*Snapshot, error) {
 	}
 	if s.Unusual == "" {
 		if err := s.read(ctx, dir); err != nil {
-			return nil, err
+			st.racy = true
+			return s, err
 		}
 	}
-	if s.Unusual != "" {
+	st.racy = st.newest.After(start.Add(-racyWindow))
+	return unusual(s, s.Unusual), nil
+}
+
+// unusual marks s as not modelled (when why is not empty) and forgets
+// what it read.
+func unusual(s *Snapshot, why string) *Snapshot {
+	if why != "" {
+		s.Unusual = why
 		s.HeadTarget, s.HeadOID, s.HeadPeeled, s.Refs = "", "", "", nil
 	}
-	st.racy = st.newest.After(start.Add(-racyWindow))
-	return s, nil
+	return s
 }
 
 // errUnusual marks something the reader does not model.
 type errUnusual string
 
 func (e errUnusual) Error() string { return string(e) }
+
+// errMissingObject is a ref's object not found: a broken repository, or
+// a repack that replaced the packs while they were read (Build tries
+// again).
+type errMissingObject string
+
+func (e errMissingObject) Error() string { return string(e) }
 
 func (s *Snapshot) read(ctx context.Context, dir string) error {
 	err := s.readRefs(ctx, dir)
@@ -491,7 +535,7 @@ func (o *objectReader) close() { _ = o.st.Close() }
 func (o *objectReader) exists(oid string) error {
 	if err := o.st.HasEncodedObject(plumbing.NewHash(oid)); err != nil {
 		if errors.Is(err, plumbing.ErrObjectNotFound) {
-			return errUnusual("missing object " + oid)
+			return errMissingObject("missing object " + oid)
 		}
 		return fmt.Errorf("read object %s: %w", oid, err)
 	}
@@ -506,7 +550,7 @@ func (o *objectReader) peel(oid string) (string, error) {
 	for depth := 0; ; depth++ {
 		obj, err := o.st.EncodedObject(plumbing.AnyObject, h)
 		if errors.Is(err, plumbing.ErrObjectNotFound) {
-			return "", errUnusual("missing object " + h.String())
+			return "", errMissingObject("missing object " + h.String())
 		}
 		if err != nil {
 			return "", fmt.Errorf("read object %s: %w", h, err)
