@@ -452,23 +452,34 @@ func (c *client) output(ctx context.Context, dir string, stdin io.Reader, args [
 	return strings.TrimSpace(out.String()), nil
 }
 
-// firstErrorLine is git's first "fatal:" or "error:" line, or else its
-// first line.
+// firstErrorLine is what git says went wrong, on one line: a push's
+// rejected refs with their reasons (" ! [remote rejected] ... (reason)")
+// and the server's own error lines first, then git's first "fatal:" or
+// "error:" line; else its first line.
 func firstErrorLine(stderr string) string {
-	first := ""
+	var why []string
+	first, verdict := "", ""
 	for _, line := range strings.Split(stderr, "\n") {
 		line = strings.TrimSpace(line)
-		if line == "" {
+		switch {
+		case line == "":
 			continue
-		}
-		if strings.HasPrefix(line, "fatal:") || strings.HasPrefix(line, "error:") {
-			return line
+		case strings.HasPrefix(line, "! ["), strings.HasPrefix(line, "remote: error"), strings.HasPrefix(line, "remote: fatal"):
+			why = append(why, line)
+		case verdict == "" && (strings.HasPrefix(line, "fatal:") || strings.HasPrefix(line, "error:")):
+			verdict = line
 		}
 		if first == "" {
 			first = line
 		}
 	}
-	return first
+	if verdict != "" {
+		why = append(why, verdict)
+	}
+	if len(why) == 0 {
+		return first
+	}
+	return strings.Join(why, " | ")
 }
 
 var credentials = regexp.MustCompile(`://([^:/@\s]+):[^@/\s]*@`)

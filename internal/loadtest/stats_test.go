@@ -163,3 +163,18 @@ func TestTreeRSSCountsTheProcessAndItsChildren(t *testing.T) {
 		t.Fatal("a process that does not exist has a memory")
 	}
 }
+
+func TestAFailedOperationIsReportedWithGitsReasonOnOneLine(t *testing.T) {
+	for _, c := range []struct{ stderr, want string }{
+		{"Cloning into 'x'...\nfatal: repository 'http://h/r.git/' not found\n", "fatal: repository 'http://h/r.git/' not found"},
+		{"To ssh://h/r.git\n ! [remote rejected] abc -> refs/heads/x (cannot lock ref 'refs/heads/x': is at 1 but expected 2)\nerror: failed to push some refs to 'ssh://h/r.git'\n",
+			"! [remote rejected] abc -> refs/heads/x (cannot lock ref 'refs/heads/x': is at 1 but expected 2) | error: failed to push some refs to 'ssh://h/r.git'"},
+		{"remote: error: gitgate: the queue is full\nfatal: the remote end hung up unexpectedly\n",
+			"remote: error: gitgate: the queue is full | fatal: the remote end hung up unexpectedly"},
+		{"something odd\nand more\n", "something odd"},
+	} {
+		if got := firstErrorLine(c.stderr); got != c.want {
+			t.Errorf("firstErrorLine(%q) = %q, want %q", c.stderr, got, c.want)
+		}
+	}
+}
