@@ -29,6 +29,12 @@ type connState struct {
 	sessions int
 	idle     *time.Timer
 	closed   bool
+	// ended is set once the connection is gone: a session that finishes
+	// after that must not re-arm the idle timer, which would keep the
+	// whole connection (keys, buffers, cipher state) in memory until it
+	// fired, IdleTimeout later — 5 minutes of every connection a busy
+	// server accepted.
+	ended bool
 	// keyRejected and failureCounted decide whether a connection that
 	// never authenticates counts once against the lockout (see end).
 	keyRejected    bool
@@ -166,6 +172,7 @@ func (c *connState) end() {
 	<-c.ctx.Done()
 	s := c.srv
 	c.mu.Lock()
+	c.ended = true
 	if c.idle != nil {
 		c.idle.Stop()
 	}
@@ -310,7 +317,7 @@ func (s *Server) releaseSession(st *connState) {
 	st.mu.Lock()
 	st.sessions--
 	last := st.sessions == 0
-	if last && !draining && st.idle != nil {
+	if last && !draining && !st.ended && st.idle != nil {
 		st.idle.Reset(s.cfg.IdleTimeout)
 	}
 	st.mu.Unlock()
