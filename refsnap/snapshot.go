@@ -131,7 +131,8 @@ const buildAttempts = 5
 // A repack (housekeeping, or git gc by hand) deletes the packs it
 // replaced: a reader that listed the packs just before then finds one
 // gone. git itself rescans the pack directory and tries again; so does
-// Build, with a fresh object reader, which sees the new packs.
+// Build, shortly after, with a fresh object reader, which sees the new
+// packs.
 //
 // A ref whose object is missing after every attempt is a broken
 // repository: the snapshot is Unusual and git answers.
@@ -143,6 +144,13 @@ func Build(ctx context.Context, dir string) (*Snapshot, error) {
 		case err == nil:
 			return s, nil
 		case attempt < buildAttempts && (errors.Is(err, dotgit.ErrPackfileNotFound) || errors.As(err, &missing)):
+			// A repack deletes its old packs one after another: give it
+			// a moment (5, 10, 20, 40 ms) rather than trip over each.
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(time.Duration(5<<(attempt-1)) * time.Millisecond):
+			}
 			continue
 		case errors.As(err, &missing):
 			return unusual(s, string(missing)), nil
