@@ -217,3 +217,30 @@ func TestMetricsCountProcessesStartedAndRunning(t *testing.T) {
 		t.Fatalf("after exit: started %v, running %v; want 1, 0", started, running)
 	}
 }
+
+func TestARefLockedForAMomentIsWaitedFor(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-q", "--allow-empty", "-m", "c"}} {
+		if out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
+	}
+	// Housekeeping's pack-refs --prune holds a loose ref's lock like this,
+	// longer than git's default wait of 100 ms on a busy machine.
+	lock := filepath.Join(dir, ".git", "refs", "heads", "main.lock")
+	if err := os.WriteFile(lock, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan struct{})
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		os.Remove(lock)
+		close(released)
+	}()
+	var stderr strings.Builder
+	err := Git("update-ref").AddValues("refs/heads/main", "HEAD").WithDir(dir).WithStderr(&stderr).Run(context.Background())
+	<-released
+	if err != nil {
+		t.Fatalf("update-ref of a ref locked for 500 ms: %v: %s", err, stderr.String())
+	}
+}

@@ -232,10 +232,24 @@ const EnvPackCacheSocket = "GITGATE_PACK_SOCKET"
 func Env() []string { return appendEnv(make([]string, 0, envSize)) }
 
 // envSize is the most variables Env holds.
-const envSize = 5
+var envSize = 5 + len(lockWaits)
+
+// lockWaits are how long git waits for a ref's lock (milliseconds) rather
+// than fail at once (git's defaults: 100 ms for a loose ref, 1 s for
+// packed-refs). Housekeeping's `pack-refs --prune` takes each loose ref's
+// lock for a moment, at nice 19 on a busy machine: a 10-minute soak run
+// saw two pushes of 3,065 refused with "cannot lock ref ... File exists".
+// They are passed as GIT_CONFIG_COUNT variables, which need no argument
+// and no configuration file.
+var lockWaits = []string{
+	"GIT_CONFIG_COUNT=2",
+	"GIT_CONFIG_KEY_0=core.filesRefLockTimeout", "GIT_CONFIG_VALUE_0=2000",
+	"GIT_CONFIG_KEY_1=core.packedRefsTimeout", "GIT_CONFIG_VALUE_1=10000",
+}
 
 func appendEnv(env []string) []string {
 	env = append(env, "PATH="+os.Getenv("PATH"), "HOME="+os.TempDir(), "GIT_CONFIG_NOSYSTEM=1", "LANG=C")
+	env = append(env, lockWaits...)
 	if v := os.Getenv("GIT_EXEC_PATH"); v != "" {
 		env = append(env, "GIT_EXEC_PATH="+v)
 	}
