@@ -18,14 +18,14 @@ type connCtx struct {
 	sync.Mutex
 }
 
-func (connCtx) User() string                  { return GitUser }
-func (connCtx) SessionID() string             { return "test" }
-func (connCtx) ClientVersion() string         { return "SSH-2.0-test" }
-func (connCtx) ServerVersion() string         { return "SSH-2.0-test" }
-func (connCtx) RemoteAddr() net.Addr          { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1} }
-func (connCtx) LocalAddr() net.Addr           { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 2} }
-func (connCtx) Permissions() *ssh.Permissions { return &ssh.Permissions{} }
-func (connCtx) SetValue(key, value any)       {}
+func (*connCtx) User() string                  { return GitUser }
+func (*connCtx) SessionID() string             { return "test" }
+func (*connCtx) ClientVersion() string         { return "SSH-2.0-test" }
+func (*connCtx) ServerVersion() string         { return "SSH-2.0-test" }
+func (*connCtx) RemoteAddr() net.Addr          { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1} }
+func (*connCtx) LocalAddr() net.Addr           { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 2} }
+func (*connCtx) Permissions() *ssh.Permissions { return &ssh.Permissions{} }
+func (*connCtx) SetValue(key, value any)       {}
 
 func TestASessionEndingAfterItsConnectionLeavesNoIdleTimerHoldingIt(t *testing.T) {
 	s := &Server{cfg: Config{IdleTimeout: time.Hour, MaxSessions: 4, MaxSessionsPerAddr: 4, MaxSessionsPerConn: 4},
