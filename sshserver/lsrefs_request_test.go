@@ -1,7 +1,6 @@
 package sshserver_test
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,22 +16,8 @@ import (
 func TestHTTPLsRefsWithAMalformedPktLineLengthIsNotAnswered(t *testing.T) {
 	r := newRefsEnv(t, store.SQLite)
 	post := func(body string) (int, string) {
-		req, err := http.NewRequest(http.MethodPost, r.httpURL+"/git-upload-pack", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/x-git-upload-pack-request")
-		req.Header.Set("Git-Protocol", "version=2")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp.StatusCode, string(b)
+		return sendHTTP(t, http.MethodPost, r.httpURL+"/git-upload-pack", body,
+			"Content-Type", "application/x-git-upload-pack-request", "Git-Protocol", "version=2")
 	}
 	const request = "0014command=ls-refs\n0014agent=git/2.39.50016object-format=sha10001000csymrefs\n"
 	if code, body := post(request + "0000"); code != http.StatusOK || !strings.Contains(body, " refs/heads/feature/a\n") {

@@ -103,14 +103,22 @@ func TestProtectedBranchRulesFromTheAPIHoldOnTheNextSSHPush(t *testing.T) {
 // apiCall sends one JSON API request with a token.
 func apiCall(t *testing.T, method, url, token, body string) (int, string) {
 	t.Helper()
+	return sendHTTP(t, method, url, body, "Private-Token", token, "Content-Type", "application/json")
+}
+
+// sendHTTP sends one request with the headers given as name, value pairs
+// and returns its status and body (within 60 s).
+func sendHTTP(t *testing.T, method, url, body string, header ...string) (int, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Private-Token", token)
-	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

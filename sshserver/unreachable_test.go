@@ -2,7 +2,6 @@ package sshserver_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -76,22 +75,7 @@ func (u *unreachableEnv) fetchByID(t *testing.T, door, id, v string) testenv.Res
 
 func (u *unreachableEnv) api(t *testing.T, method, path, token string, form url.Values) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, u.URL+"/api/v4"+path, strings.NewReader(form.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("PRIVATE-TOKEN", token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
+	return sendHTTP(t, method, u.URL+"/api/v4"+path, form.Encode(), "Content-Type", "application/x-www-form-urlencoded", "PRIVATE-TOKEN", token)
 }
 
 func TestDeletedBranchIsFetchableBySHAOverV2UntilPruned(t *testing.T) {
