@@ -15,6 +15,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"sync"
+	"sync/atomic"
 )
 
 // MaxRecorded is the largest answer kept; larger ones (a clone's pack) are
@@ -32,7 +33,7 @@ type Proxy struct {
 
 	mu       sync.RWMutex
 	answers  map[[32]byte]*answer
-	replayed int
+	replayed atomic.Int64
 }
 
 type answer struct {
@@ -48,11 +49,7 @@ func New(upstream *url.URL) *Proxy {
 }
 
 // Replayed is how many requests were answered from memory.
-func (p *Proxy) Replayed() int {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return p.replayed
-}
+func (p *Proxy) Replayed() int { return int(p.replayed.Load()) }
 
 // key identifies a request by everything a Git server's answer depends
 // on: method, path and query, credentials, protocol version, body.
@@ -78,9 +75,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a := p.answers[k]
 	p.mu.RUnlock()
 	if a != nil {
-		p.mu.Lock()
-		p.replayed++
-		p.mu.Unlock()
+		p.replayed.Add(1)
 		for name, v := range a.header {
 			w.Header()[name] = v
 		}
